@@ -29,7 +29,7 @@ from sarhub.metrics.classification import classification_report
 
 HERE = Path(__file__).resolve().parent
 # Without --data-root the simulator stands in for the dataset; these make the default run a short CPU job.
-SIMULATOR_DEFAULTS = {"epochs": 8, "batch_size": 32}
+SIMULATOR_DEFAULTS = {"epochs": 15, "batch_size": 32}
 
 
 def get_parser():

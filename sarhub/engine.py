@@ -169,7 +169,11 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, trai
         resume = str(out / "checkpoint_last.pth") if (out / "checkpoint_last.pth").is_file() else None
     if resume:
         state = load_checkpoint(resume)
-        unwrap(model).load_state_dict(state["model"])
+        try:
+            unwrap(model).load_state_dict(state["model"])
+        except RuntimeError as exc:
+            raise DataError(resume, "does not fit this model/dataset (trained with other settings?): "
+                                    f"{str(exc).splitlines()[-1].strip()}") from None
         optimizer.load_state_dict(state["optimizer"])
         if scheduler is not None and state.get("scheduler") is not None:
             scheduler.load_state_dict(state["scheduler"])

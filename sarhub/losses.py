@@ -32,7 +32,7 @@ def focal_terms(logits: torch.Tensor, soft_target: torch.Tensor, gamma: float) -
 
 def effective_number_weights(counts: torch.Tensor, beta: float) -> torch.Tensor:
     """Class-balanced weights (1 − β)/(1 − β^n) of Cui et al. (CVPR 2019), counts floored at 1."""
-    return (1.0 - beta) / (1.0 - beta ** counts.float().clamp_min(1.0))
+    return ((1.0 - beta) / (1.0 - beta ** counts.double().clamp_min(1.0))).float()
 
 
 class FocalLoss(nn.Module):
