@@ -38,9 +38,9 @@ class ClassBalancedBatchSampler(Sampler[list[int]]):
         g = torch.Generator().manual_seed(self.seed + 7919 * self.epoch + 104729 * self.rank)
         pools = {c: idx[torch.randperm(len(idx), generator=g)] for c, idx in self.by_class.items()}
         cursor = {c: 0 for c in self.classes}
-        order: list[int] = []
         for _ in range(self.num_batches):
-            batch = []
+            batch: list[int] = []
+            order: list[int] = []
             while len(batch) < self.batch_size:
                 if not order:
                     order = [self.classes[i] for i in torch.randperm(len(self.classes), generator=g).tolist()]

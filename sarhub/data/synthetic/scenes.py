@@ -4,8 +4,8 @@ Each class is a parametric land cover: a reflectivity level, a log-normal textur
 optional periodic field structure (agriculture), bright point scatterers (urban) and calm dark areas (water).
 Intensity is L-look speckled. The patch is then stored as its real source stores it:
 
-- "TSX": 16-bit DN of linear amplitude (TerraSAR-X MGD): a few bright scatterers stretch the range, so after the
-  per-image 0–1 normalisation most pixels are dark;
+- "TSX": 16-bit DN of linear amplitude (TerraSAR-X MGD) with a few strong scatterers 20–35 dB above the clutter,
+  which stretch the range, so after the per-image 0–1 normalisation most pixels are very dark;
 - "BEN": float dB (Sentinel-1 GRD in BigEarthNet-S1): after normalisation the histogram is centred;
 - "OSU": 8-bit enhanced (OpenSARUrban): dB clipped to a fixed window and quantised.
 
@@ -66,6 +66,10 @@ def store(intensity: np.ndarray, fmt: str, rng: np.random.Generator) -> np.ndarr
     """The value the real source would store for this intensity patch (uint16 DN, float32 dB or uint8)."""
     if fmt == "TSX":
         amplitude = np.sqrt(intensity)
+        # 2.9 m resolution: a few strong man-made/corner scatterers sit 20–35 dB above the clutter
+        k = rng.integers(1, 4)
+        ys, xs = rng.integers(0, amplitude.shape[0], k), rng.integers(0, amplitude.shape[1], k)
+        amplitude[ys, xs] = np.median(amplitude) * 10 ** (rng.uniform(20, 35, k) / 20)
         gain = rng.uniform(300, 600)
         return np.clip(amplitude * gain, 0, 65535).astype(np.uint16)
     if fmt == "BEN":
@@ -106,7 +110,7 @@ def cache_dir() -> Path:
 
 def simulated_scene_root(fmt: str, n_classes: int = 8, n_max: int = 60, size: int = 128, seed: int = 0) -> Path:
     """The embedded default dataset: write once under the cache folder (keyed by its parameters), then reuse."""
-    params = {"fmt": fmt, "n_classes": n_classes, "n_max": n_max, "size": size, "seed": seed, "version": 1}
+    params = {"fmt": fmt, "n_classes": n_classes, "n_max": n_max, "size": size, "seed": seed, "version": 2}
     key = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
     root = cache_dir() / "simulated" / f"scenes_{fmt}_{key}"
     done = root / ".complete"
