@@ -26,7 +26,7 @@ from sarhub.distributed import cleanup, init_distributed
 from sarhub.drae import DRAEConfig
 from sarhub.engine import load_checkpoint
 from sarhub.errors import DataError
-from sarhub.metrics.classification import classification_report
+from sarhub.metrics.classification import classification_report, majority_vote
 from sarhub.paper import scene_reference
 
 HERE = Path(__file__).resolve().parent
@@ -36,7 +36,8 @@ COLUMNS = ("model", "dataset", "data", "init", "drae", "loss", "epochs", "top1",
 
 def get_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--checkpoint", required=True, help="a checkpoint written by train.py")
+    p.add_argument("--checkpoint", required=True, nargs="+",
+                   help="a checkpoint written by train.py; several (bagging members) are also scored as a vote")
     p.add_argument("--data-root", default=None, help="override the data root stored in the checkpoint")
     p.add_argument("--split", default="test", choices=["train", "val", "test"])
     p.add_argument("--gamma", default=None, help="comma-separated γ values for the robustness test (Table 2)")
@@ -52,25 +53,36 @@ def get_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> None:
     args = get_parser().parse_args(argv)
     env = init_distributed(args.device)
-    state = load_checkpoint(args.checkpoint)
-    run = state.get("args") or {}
+    states = [load_checkpoint(c) for c in args.checkpoint]
+    run = states[0].get("args") or {}
     if "num_classes" not in run:
-        raise DataError(args.checkpoint, "has no training arguments: not a SAR_scene_classification checkpoint")
+        raise DataError(args.checkpoint[0], "has no training arguments: not a SAR_scene_classification checkpoint")
     data_root = args.data_root or run.get("data_root")
     dataset = open_scene_split(run["dataset"], data_root, args.split, build_transform(run["img_size"], False),
                                run["seed"], tuple(run.get("bands", "VV").split(",")), run.get("sim_classes", 8),
                                run.get("sim_per_class", 60))
-    model = create_model(run["model"], num_classes=run["num_classes"], in_chans=run["in_chans"],
-                         img_size=run["img_size"])
-    model.load_state_dict(state["model"])
-    model.to(env.device)
     drae = DRAEConfig(run["drae_method"], tuple(run["drae_range"]), run["drae_test"], run.get("drae_xavg"))
-    preprocess = Preprocess(drae, run["norm_mean"], run["norm_std"], run.get("log_transform", 0.0)).to(env.device)
     loader = eval_loader(dataset, args.batch_size, args.workers, env)
     sigmoid = run.get("loss") == "bce"
+    members = []
+    for path, state in zip(args.checkpoint, states):
+        r = state.get("args") or {}
+        if r.get("num_classes") != run["num_classes"]:
+            raise DataError(path, f"has {r.get('num_classes')} classes, the first checkpoint {run['num_classes']}")
+        model = create_model(r["model"], num_classes=r["num_classes"], in_chans=r["in_chans"], img_size=r["img_size"])
+        model.load_state_dict(state["model"])
+        pre = Preprocess(drae, r["norm_mean"], r["norm_std"], r.get("log_transform", 0.0)).to(env.device)
+        members.append((model.to(env.device), pre))
+    model, preprocess = members[0]
 
-    logits, targets = predict(model, loader, preprocess, env.device)
+    outputs = [predict(m, loader, pre, env.device) for m, pre in members]
+    logits, targets = outputs[0]
     report = classification_report(logits, targets, sigmoid)
+    ensemble = None
+    if len(members) > 1:
+        single = [classification_report(l, t, sigmoid)["top1"] for l, t in outputs]
+        vote = majority_vote([l for l, _ in outputs])
+        ensemble = {"members": single, "vote_top1": (vote == targets).float().mean().item() * 100.0}
     gammas = [float(g) for g in args.gamma.split(",")] if args.gamma else []
     gamma_acc = {}
     for g in gammas:
@@ -82,7 +94,10 @@ def main(argv=None) -> None:
         cleanup()
         return
 
-    ckpt = Path(args.checkpoint)
+    ckpt = Path(args.checkpoint[0])
+    if ensemble is not None:
+        print("bagging members: " + ", ".join(f"{a:.2f} %" for a in ensemble["members"])
+              + f"; majority vote {ensemble['vote_top1']:.2f} %")
     print(f"{run['model']} on {run['dataset']} ({args.split}, {len(dataset)} images): "
           f"top-1 {report['top1']:.2f} %, top-5 {report['top5']:.2f} %", end="")
     print(f", macro F1 {report['macro_f1']:.2f} %" if "macro_f1" in report else f", micro F1 {report['micro_f1']:.2f} %")
@@ -103,10 +118,14 @@ def main(argv=None) -> None:
         print("γ robustness: " + ", ".join(f"γ={g}: {a:.2f} %" for g, a in gamma_acc.items())
               + f"; variance of accuracy {variance:.3g}")
     (ckpt.parent / f"metrics_{args.split}.json").write_text(json.dumps(
-        {k: v for k, v in report.items() if k != "confusion"} | {"gamma": gamma_acc, "gamma_variance": variance},
+        {k: v for k, v in report.items() if k != "confusion"}
+        | {"gamma": gamma_acc, "gamma_variance": variance, "bagging": ensemble},
         indent=1))
 
     init = args.init or (run.get("weights") or "scratch")
+    if ensemble is not None:
+        init = f"{init}, bagging ×{len(members)}"
+        report["top1"] = ensemble["vote_top1"]
     pretrained = init not in ("scratch", None)
     row = {
         "model": run["model"], "dataset": run["dataset"], "data": data_root or "simulator", "init": init,

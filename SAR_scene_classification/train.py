@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from sarhub import create_model
 from sarhub.backbones import backbone_family
 from sarhub.classification import (Preprocess, adamw_onecycle, build_transform, cached_normalisation_stats,
-                                   classification_step, eval_loader, predict, train_loader)
+                                   classification_step, eval_loader, freeze_backbone, predict, train_loader)
 from sarhub.cli import common_parser, parse_args, run_main
 from sarhub.data.samplers import ClassBalancedBatchSampler
 from sarhub.data.scene import open_scene_split
@@ -34,7 +34,8 @@ SIMULATOR_DEFAULTS = {"epochs": 15, "batch_size": 32}
 
 def get_parser():
     p = common_parser(__doc__.splitlines()[0])
-    p.add_argument("--dataset", type=str, default="TSX", choices=["TSX", "BEN", "OSU"])
+    p.add_argument("--dataset", type=str, default="TSX", choices=["TSX", "BEN", "OSU", "folder"],
+                   help="folder: any class-folder image set given by --data-root (e.g. NWPU-RESISC45)")
     p.add_argument("--img-size", type=int, default=128)
     p.add_argument("--drae-method", type=str, default="none", choices=["rd", "ptls", "none"])
     p.add_argument("--drae-range", type=float, nargs=2, default=[0.0, 0.0], help="training range of t or v")
@@ -49,6 +50,7 @@ def get_parser():
     p.add_argument("--top2-tau", type=float, default=1.0)
     p.add_argument("--balanced-batches", action="store_true", help="class-balanced batch sampler")
     p.add_argument("--freeze-backbone", action="store_true", help="train the classifier only (linear probe)")
+    p.add_argument("--bootstrap-seed", type=int, default=None, help="bagging: train on this bootstrap resample")
     p.add_argument("--div-factor", type=float, default=5.0, help="OneCycle start lr = max lr / this")
     p.add_argument("--pct-start", type=float, default=0.3)
     p.add_argument("--bands", type=str, default="VV", help="BigEarthNet-S1 original layout: VV, VH or VV,VH")
@@ -90,6 +92,8 @@ def main(argv=None) -> None:
         open_split("train", True)
     barrier()
     train_set, val_set = open_split("train", True), open_split("val", False)
+    if args.bootstrap_seed is not None:
+        train_set = train_set.bootstrap(args.bootstrap_seed)
     if env.is_main:
         source = args.data_root or "the built-in simulator"
         print(f"{args.dataset} from {source}: {len(train_set)} train / {len(val_set)} val images, "
@@ -107,11 +111,7 @@ def main(argv=None) -> None:
     model = create_model(args.model, num_classes=train_set.num_classes, in_chans=in_chans, img_size=args.img_size,
                          weights=args.weights, weights_dir=args.weights_dir)
     if args.freeze_backbone:
-        head = model.get_classifier()
-        for p in model.parameters():
-            p.requires_grad = False
-        for p in head.parameters():
-            p.requires_grad = True
+        freeze_backbone(model)
     channels_last = env.device.type == "cuda"
     if channels_last:
         model = model.to(memory_format=torch.channels_last)

@@ -142,6 +142,15 @@ def predict(model: nn.Module, loader: DataLoader, preprocess: Preprocess, device
     return all_logits, all_targets
 
 
+def freeze_backbone(model: nn.Module) -> None:
+    """Linear probe / last-layer fine-tuning: every module but the classifier is frozen, BatchNorm statistics
+    included (timm turns them into FrozenBatchNorm2d), so training changes nothing but the head."""
+    from timm.utils.model import freeze
+
+    head = model.get_classifier()
+    freeze(model, [name for name, module in model.named_children() if module is not head])
+
+
 def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     """No weight decay on norms, biases and position tables (the usual AdamW practice, as in timm/MAE)."""
     decay, no_decay = [], []

@@ -7,12 +7,14 @@ The authors' storage (also what `sarhub.data.synthetic.scenes` writes), one fold
     <root>/<CLASS>/<name>.npy                one image, H×W or C×H×W, normalised to 0–1 (float), or uint8/uint16
 
 When the split files are missing they are made from the class folders (seeded 70/20/10 per class) and written, so
-every later run sees the same split. BigEarthNet-S1 in its original layout (`<patch>/<patch>_VV.tif`, `_VH.tif`,
+every later run sees the same split. Class folders of ordinary images (PNG/JPEG/TIFF, e.g. NWPU-RESISC45 for the
+optical step of transitive transfer learning) are read the same way (`--dataset folder`). BigEarthNet-S1 in its original layout (`<patch>/<patch>_VV.tif`, `_VH.tif`,
 `_labels_metadata.json`) is read by `BigEarthNetS1`; its 43 CORINE labels are aggregated to the official 19 classes
 and a patch becomes a multi-hot target (patches none of whose labels survive the aggregation are skipped).
 """
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import random
@@ -24,7 +26,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from sarhub.data.imageio import check_finite, minmax, read_raster, to_unit_range
+from sarhub.data.imageio import IMAGE_EXTENSIONS, check_finite, minmax, read_raster, to_unit_range
 from sarhub.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -95,9 +97,10 @@ def make_splits(root: Path, seed: int = 0, fractions: Sequence[float] = SPLIT_FR
     rng = random.Random(seed)
     splits: dict[str, list[tuple[str, Label]]] = {s: [] for s in SPLITS}
     for label, name in enumerate(classes):
-        files = sorted(str(p.relative_to(root)) for p in (root / name).glob("*.npy"))
+        files = sorted(str(p.relative_to(root)) for p in (root / name).iterdir()
+                       if p.suffix.lower() in IMAGE_EXTENSIONS)
         if not files:
-            raise DataError(root / name, "class folder is empty (no .npy files)")
+            raise DataError(root / name, "class folder is empty (no .npy or image files)")
         rng.shuffle(files)
         n_train = int(round(fractions[0] * len(files)))
         n_val = int(round(fractions[1] * len(files)))
@@ -151,6 +154,14 @@ class SceneDataset(Dataset):
         for _, label in self.items:
             counts.update([label] if isinstance(label, int) else label)
         return [counts[c] for c in range(self.num_classes)]
+
+    def bootstrap(self, seed: int) -> "SceneDataset":
+        """A copy whose items are a bootstrap resample (same size, drawn with replacement) — one bagging member."""
+        view = copy.copy(self)
+        g = torch.Generator().manual_seed(seed)
+        view.items = [self.items[i] for i in torch.randint(len(self.items), (len(self.items),), generator=g).tolist()]
+        view._cache = None if self._cache is None else {}
+        return view
 
     def class_labels(self) -> list[int]:
         """One label per item (single-label sets), e.g. for class-balanced sampling."""
@@ -320,6 +331,8 @@ def open_scene_split(dataset: str, data_root: str | None, split: str, transform:
     """One split of TSX/BEN/OSU: the authors' .npy layout, BigEarthNet-S1's original layout (detected by its
     `*_labels_metadata.json` patch folders), or — without a data root — the simulator in that dataset's format."""
     if data_root is None:
+        if dataset not in SCENE_DATASETS:
+            raise DataError(None, f"--dataset {dataset} needs --data-root (the simulator imitates TSX, BEN and OSU)")
         from sarhub.data.synthetic.scenes import simulated_scene_root
 
         root = simulated_scene_root(dataset, sim_classes, sim_per_class, sim_size, seed)

@@ -69,3 +69,11 @@ def classification_report(logits: torch.Tensor, target: torch.Tensor, sigmoid: b
     else:
         out["micro_f1"] = micro_f1(logits, target, sigmoid)
     return out
+
+
+def majority_vote(logits_list: list[torch.Tensor]) -> torch.Tensor:
+    """Bagging vote: each model's arg-max is one vote; ties go to the class with the larger summed probability."""
+    num_classes = logits_list[0].shape[1]
+    votes = sum(torch.nn.functional.one_hot(l.argmax(dim=1), num_classes).float() for l in logits_list)
+    prob = sum(l.float().softmax(dim=1) for l in logits_list) / len(logits_list)
+    return (votes + 0.5 * prob).argmax(dim=1)  # prob < 1 can only break ties between equal vote counts

@@ -1,0 +1,73 @@
+"""The predecessor paper's tools (GRSL 2020) wired into the scene scripts: bagging with a vote, transitive transfer
+(optical image folders -> SAR, frozen backbone), log transform, top-2 metric."""
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from sarhub.classification import log_transform
+from sarhub.engine import load_checkpoint
+from sarhub.metrics.classification import classification_report, majority_vote
+from test_scene_training import TINY, run
+
+
+def test_majority_vote_on_hand_made_predictions():
+    a = torch.tensor([[5.0, 0, 0], [0, 5.0, 0], [0, 0, 5.0], [3.0, 2.9, 0]])
+    b = torch.tensor([[4.0, 0, 0], [0, 0, 5.0], [0, 0, 5.0], [0, 3.0, 0]])
+    c = torch.tensor([[0, 4.0, 0], [0, 5.0, 0], [5.0, 0, 0], [0, 0, 1.0]])
+    # sample 0: votes 0,0,1 -> 0; sample 1: 1,2,1 -> 1; sample 2: 2,2,0 -> 2;
+    # sample 3: votes 0,1,2 tie -> the largest summed probability, class 1
+    assert majority_vote([a, b, c]).tolist() == [0, 1, 2, 1]
+
+
+def test_top2_accuracy_and_per_class_report():
+    logits = torch.tensor([[3.0, 2.0, 0.0], [0.0, 1.0, 3.0], [2.0, 3.0, 0.0]])
+    target = torch.tensor([1, 2, 0])
+    r = classification_report(logits, target)
+    assert r["top1"] == pytest.approx(100 / 3) and r["top2"] == pytest.approx(100.0)
+    assert r["per_class_accuracy"] == pytest.approx([0.0, 0.0, 100.0])
+
+
+def test_log_transform_compresses_16bit_range():
+    x = torch.tensor([0.0, 0.001, 0.01, 1.0])
+    y = log_transform(x, 1000.0)
+    assert y[0] == 0 and y[-1] == pytest.approx(1.0) and y[1] == pytest.approx(np.log(2) / np.log(1001))
+
+
+@pytest.mark.slow
+def test_bagging_trains_members_and_test_reports_the_vote(tmp_path):
+    task = Path(__file__).resolve().parents[1] / "SAR_scene_classification"
+    run([sys.executable, "bagging.py", "--k", "2", *TINY, "--epochs", "1", "--output", str(tmp_path / "bag")], tmp_path)
+    members = sorted(str(p) for p in (tmp_path / "bag").glob("bag*/checkpoint_last.pth"))
+    assert len(members) == 2
+    a, b = (load_checkpoint(m) for m in members)
+    assert a["args"]["bootstrap_seed"] == 0 and b["args"]["bootstrap_seed"] == 1
+    proc = run([sys.executable, "test.py", "--checkpoint", *members, "--no-append", "--workers", "0"], tmp_path)
+    assert "majority vote" in proc.stdout
+
+
+@pytest.mark.slow
+def test_transitive_transfer_from_optical_folder_to_sar(tmp_path):
+    optical = tmp_path / "nwpu"
+    rng = np.random.default_rng(0)
+    for k, cls in enumerate(("airport", "forest")):
+        (optical / cls).mkdir(parents=True)
+        for i in range(6):
+            rgb = (rng.random((40, 40, 3)) * (80 + 100 * k)).astype(np.uint8)
+            Image.fromarray(rgb).save(optical / cls / f"{i}.jpg")
+    run([sys.executable, "train.py", "--dataset", "folder", "--data-root", str(optical), *TINY, "--epochs", "1",
+         "--output", str(tmp_path / "opt")], tmp_path)
+    opt = load_checkpoint(tmp_path / "opt" / "checkpoint_last.pth")
+    assert opt["args"]["in_chans"] == 3
+    run([sys.executable, "train.py", *TINY, "--epochs", "1", "--weights", str(tmp_path / "opt" / "checkpoint_last.pth"),
+         "--freeze-backbone", "--output", str(tmp_path / "sar")], tmp_path)
+    sar = load_checkpoint(tmp_path / "sar" / "checkpoint_last.pth")
+    # conv1 is the optical one summed over RGB and stayed frozen; only the classifier trained
+    assert torch.allclose(sar["model"]["conv1.weight"], opt["model"]["conv1.weight"].sum(dim=1, keepdim=True))
+    assert torch.equal(sar["model"]["layer4.1.conv2.weight"], opt["model"]["layer4.1.conv2.weight"])
+    assert torch.equal(sar["model"]["layer4.1.bn2.running_mean"], opt["model"]["layer4.1.bn2.running_mean"])
+    assert sar["model"]["fc.weight"].shape[0] == 3
