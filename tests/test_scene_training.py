@@ -87,3 +87,19 @@ def test_corrupt_data_gives_one_line_error_and_keeps_checkpoints(tmp_path):
     assert proc.returncode == 2
     assert "9.npy" in proc.stderr and "Traceback" not in proc.stderr
     assert (out / "checkpoint_last.pth").read_bytes() == before
+
+
+@pytest.mark.slow
+def test_bigearthnet_original_layout_trains_multilabel(tmp_path, shared_data):
+    """The 6 real BigEarthNet-S1 patches, copied so split files can be written beside them."""
+    import shutil
+
+    data = tmp_path / "ben"
+    shutil.copytree(shared_data / "bigearthnet_s1" / "BigEarthNet-S1-Example", data)
+    out = tmp_path / "run"
+    run([sys.executable, "train.py", "--dataset", "BEN", "--data-root", str(data), "--bands", "VV,VH", *TINY,
+         "--epochs", "1", "--output", str(out)], tmp_path)
+    state = load_checkpoint(out / "checkpoint_last.pth")
+    assert state["args"]["multilabel"] and state["args"]["num_classes"] == 19 and state["args"]["in_chans"] == 2
+    assert "val_micro_f1" in state["history"][0]
+    assert sorted(p.name for p in data.glob("*.txt")) == ["test.txt", "train.txt", "val.txt"]
