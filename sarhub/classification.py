@@ -3,18 +3,24 @@ transforms, the on-device batch preprocessing (gamma test → DRAE → mean/std)
 sampling), the optimiser recipes, step and evaluation functions, and the confusion-matrix figure."""
 from __future__ import annotations
 
+import argparse
 import json
 import math
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 from torchvision.transforms import v2
 
-from sarhub.distributed import DistEnv, ShardSampler, all_gather_objects
+from sarhub import create_model
+from sarhub.data.samplers import ClassBalancedBatchSampler
+from sarhub.distributed import DistEnv, ShardSampler, all_gather_objects, barrier, wrap_ddp
 from sarhub.drae import DRAE, DRAEConfig, gamma_transform
+from sarhub.engine import FitConfig, fit
+from sarhub.losses import build_classification_loss
+from sarhub.metrics.classification import classification_report
 
 
 def build_transform(img_size: int, train: bool, augment: bool = True) -> v2.Compose:
@@ -201,3 +207,87 @@ def save_confusion_png(cm: torch.Tensor, classes: Sequence[str], path: Path, tit
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def add_classification_args(p: argparse.ArgumentParser) -> None:
+    """Flags every classification script shares (scene pre-training, target recognition)."""
+    p.add_argument("--img-size", type=int, default=128)
+    p.add_argument("--drae-method", type=str, default="none", choices=["rd", "ptls", "none"])
+    p.add_argument("--drae-range", type=float, nargs=2, default=[0.0, 0.0], help="training range of t or v")
+    p.add_argument("--drae-test", type=float, default=0.0, help="fixed test-time t or v")
+    p.add_argument("--drae-xavg", type=float, default=None, help="Reinhard–Devlin: fixed dataset mean (e.g. 0.169)")
+    p.add_argument("--no-drae", action="store_true", help="disable DRAE (plain per-image 0–1 input)")
+    p.add_argument("--log-transform", type=float, default=0.0, help="predecessor's log(1+s·x) compression, s")
+    p.add_argument("--loss", type=str, default="ce", help="ce, focal, cbl, minicbl, bce, top2, combined")
+    p.add_argument("--beta", type=float, default=None, help="class-balance β (Mini-CBL 0.995, CBL 0.9999)")
+    p.add_argument("--global-batch-counts", action="store_true", help="Mini-CBL: all-reduce in-batch counts")
+    p.add_argument("--top2-lambda", type=float, default=0.2, help="combined loss: weight λ of the top-2 term")
+    p.add_argument("--top2-tau", type=float, default=1.0, help="top-2 smooth SVM temperature τ")
+    p.add_argument("--balanced-batches", action="store_true", help="class-balanced batch sampler")
+    p.add_argument("--freeze-backbone", action="store_true", help="train the classifier only (linear probe)")
+    p.add_argument("--cache", action="store_true", help="keep decoded images in memory")
+
+
+OptimizerFactory = Callable[[nn.Module, int], tuple[torch.optim.Optimizer, Any, str]]
+
+
+def train_classifier(args: argparse.Namespace, env: DistEnv, train_set: Dataset, val_set: Dataset,
+                     optimizer_factory: OptimizerFactory, extra_eval: dict[str, Dataset] | None = None) -> list[dict]:
+    """The classification pipeline both task scripts run: normalisation stats → model (weights, freezing,
+    channels_last, DDP) → sampler → loss → optimiser (from `optimizer_factory(model, steps_per_epoch)`, which also
+    says whether its scheduler steps per "step" or per "epoch") → engine. Validation picks checkpoint_best;
+    `extra_eval` sets (e.g. the test set, for the authors' score-the-test-set-every-epoch protocol) are scored and
+    logged each epoch under their name but never select anything."""
+    out = Path(args.output)
+    in_chans = train_set[0]["image"].shape[0]
+    drae = DRAEConfig("none" if args.no_drae else args.drae_method, tuple(args.drae_range), args.drae_test,
+                      args.drae_xavg)
+    probe = Preprocess(drae, [0.0] * in_chans, [1.0] * in_chans, args.log_transform)
+    if env.is_main:
+        cached_normalisation_stats(out / "norm_stats.json", train_set, probe, args.seed)
+    barrier()
+    mean, std = cached_normalisation_stats(out / "norm_stats.json", train_set, probe, args.seed)
+    preprocess = Preprocess(drae, mean, std, args.log_transform).to(env.device)
+
+    model = create_model(args.model, num_classes=train_set.num_classes, in_chans=in_chans, img_size=args.img_size,
+                         weights=args.weights, weights_dir=args.weights_dir)
+    if args.freeze_backbone:
+        freeze_backbone(model)
+    channels_last = env.device.type == "cuda"
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    model = wrap_ddp(model, env)
+
+    if args.balanced_batches:
+        sampler = ClassBalancedBatchSampler(train_set.class_labels(), args.batch_size, seed=args.seed,
+                                            rank=env.rank, world_size=env.world_size)
+        loader = DataLoader(train_set, batch_sampler=sampler, num_workers=args.workers,
+                            persistent_workers=args.workers > 0)
+    else:
+        loader, sampler = train_loader(train_set, args.batch_size, args.workers, env, args.seed)
+    loss_fn = build_classification_loss(args.loss, train_set.num_classes, train_set.class_counts(), args.beta,
+                                        global_counts=args.global_batch_counts, top2_lambda=args.top2_lambda,
+                                        top2_tau=args.top2_tau)
+    optimizer, scheduler, interval = optimizer_factory(model, len(loader))
+    sigmoid = args.loss == "bce"
+    eval_sets = {"val": val_set, **(extra_eval or {})}
+    loaders = {name: eval_loader(ds, args.batch_size, args.workers, env) for name, ds in eval_sets.items()}
+
+    def evaluate(model: nn.Module) -> dict:
+        row = {}
+        for name, loader_ in loaders.items():
+            logits, targets = predict(model, loader_, preprocess, env.device, args.amp)
+            report = classification_report(logits, targets, sigmoid)
+            for key in ("top1", "top5", "macro_f1", "micro_f1"):
+                if key in report:
+                    row["top1" if (name, key) == ("val", "top1") else f"{name}_{key}"] = report[key]
+        return row
+
+    cfg = FitConfig(epochs=args.epochs, output_dir=out, seed=args.seed, monitor="top1", amp=args.amp,
+                    scheduler_interval=interval, save_every=args.save_every, resume=args.resume,
+                    kill_at_step=args.kill_at_step)
+    saved = {**vars(args), "num_classes": train_set.num_classes, "classes": list(train_set.classes),
+             "in_chans": in_chans, "norm_mean": mean, "norm_std": std, "world_size": env.world_size,
+             "multilabel": getattr(train_set, "multilabel", False)}
+    return fit(model, optimizer, scheduler, loader, classification_step(preprocess, loss_fn, env.device, channels_last),
+               evaluate, env, cfg, saved, sampler)
