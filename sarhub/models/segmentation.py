@@ -1,0 +1,72 @@
+"""DeepLabV3 over the paper's backbones (Table 8), with torchvision's heads so the decoder is the reference one.
+
+The ASPP head (`DeepLabHead`, atrous rates 12/24/36 — torchvision's defaults, passed explicitly) reads the last stage;
+an auxiliary `FCNHead` reads stage 3 during training (its loss is weighted by AUX_WEIGHT = 0.4 by the caller, as in
+MMSegmentation's DeepLabV3 config). The ResNets are dilated to output stride 8 (timm `output_stride=8`: strides of
+stages 3–4 replaced by dilation 2/4, as torchvision's and MMSeg's DeepLabV3); SE-ResNet-50, DenseNet-121 and Swin
+have no dilated variant in timm and run at output stride 32. Logits are upsampled bilinearly to the input size.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+from torchvision.models.segmentation.deeplabv3 import DeepLabHead
+from torchvision.models.segmentation.fcn import FCNHead
+
+from sarhub.backbones import FeatureBackbone, create_backbone, resolve_name
+
+AUX_WEIGHT = 0.4
+ASPP_RATES = (12, 24, 36)
+SEGMENTATION_BACKBONES = ("resnet18", "resnet50", "resnet101", "senet50", "densenet121", "swin_t", "swin_b")
+DILATED = ("resnet18", "resnet50", "resnet101")
+
+
+class DeepLabV3(nn.Module):
+    """Backbone stages 3 and 4 -> {"out": N×K×H×W logits at input size, "aux": same, training mode only}."""
+
+    def __init__(self, backbone: FeatureBackbone, num_classes: int, aux: bool = True):
+        super().__init__()
+        self.backbone = backbone
+        self.classifier = DeepLabHead(backbone.out_channels[-1], num_classes, atrous_rates=ASPP_RATES)
+        self.aux_classifier = FCNHead(backbone.out_channels[0], num_classes) if aux else None
+        self.output_stride = backbone.reductions[-1]
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        size = x.shape[-2:]
+        stage3, stage4 = self.backbone(x)
+        out = OrderedDict(out=F.interpolate(self.classifier(stage4), size=size, mode="bilinear", align_corners=False))
+        if self.aux_classifier is not None and self.training:
+            out["aux"] = F.interpolate(self.aux_classifier(stage3), size=size, mode="bilinear", align_corners=False)
+        return out
+
+    def extra_repr(self) -> str:
+        return f"output_stride={self.output_stride}, aspp_rates={ASPP_RATES}, aux={self.aux_classifier is not None}"
+
+
+def build_deeplabv3(backbone_name: str, num_classes: int = 2, weights: str | Path | None = None, aux: bool = True,
+                    in_chans: int = 1, img_size: int = 512, **backbone_kwargs: Any) -> DeepLabV3:
+    """DeepLabV3 on a paper backbone; `weights` (hub name, file, "imagenet") initialise the backbone only.
+
+    img_size only matters for Swin (its attention masks adapt to any input size); extra keyword arguments go to
+    timm (e.g. drop_path_rate).
+    """
+    key = resolve_name(backbone_name)
+    if key in DILATED:
+        backbone_kwargs.setdefault("output_stride", 8)
+    backbone = create_backbone(key, in_chans=in_chans, weights=weights, img_size=img_size, out_indices=(2, 3),
+                               **backbone_kwargs)
+    return DeepLabV3(backbone, num_classes, aux)
+
+
+def convert_sync_batchnorm_if_cuda(model: nn.Module) -> nn.Module:
+    """SyncBatchNorm when training is distributed over CUDA devices (it has no CPU/gloo implementation)."""
+    distributed = dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+    if distributed and torch.cuda.is_available() and dist.get_backend() == "nccl":
+        return nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    return model

@@ -1,0 +1,245 @@
+"""SpaceNet6 reader (GeoTIFF + GeoJSON / mask PNG), image/mask folders, 7:3 split file, augmentation, simulator."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+import torch
+from PIL import Image
+
+from sarhub.data.segmentation import (
+    SegmentationFolder, SpaceNet6, TrainAugment, lonlat_to_utm, load_mask, write_mask, write_masks,
+)
+from sarhub.data.synthetic.urban import simulate_urban, write_spacenet6_like
+from sarhub.errors import DataError
+
+PREFIX = "SN6_Train_AOI_11_Rotterdam"
+X0, Y0, PX = 600000.0, 5750000.0, 0.5  # UTM 31N upper-left corner, 0.5 m pixels
+H, W = 24, 32  # not square, so a transposed mask would fail
+
+
+def write_tile(root: Path, tile: int, geo: bool = True, bands: int = 4, size: tuple[int, int] = (H, W)) -> str:
+    """A 4-band float32 dB tile in SN6 naming; returns its stem."""
+    (root / "SAR-Intensity").mkdir(parents=True, exist_ok=True)
+    stem = f"{PREFIX}_SAR-Intensity_20190804111224_20190804111453_tile_{tile}"
+    rng = np.random.default_rng(tile)
+    data = (10 * np.log10(rng.gamma(4.0, 0.25, (bands, *size)) + 0.01) + 40).astype(np.float32)
+    tags = []
+    if geo:
+        keys = (1, 1, 0, 3, 1024, 0, 1, 1, 1025, 0, 1, 1, 3072, 0, 1, 32631)
+        tags = [(33550, "d", 3, (PX, PX, 0.0), True), (33922, "d", 6, (0, 0, 0, X0, Y0, 0), True),
+                (34735, "H", len(keys), keys, True)]
+    tifffile.imwrite(root / "SAR-Intensity" / f"{stem}.tif", data, planarconfig="separate",
+                     photometric="minisblack", extratags=tags)
+    return stem
+
+
+def write_geojson(root: Path, stem: str, rings: list[list[list[list[float]]]], crs: str | None) -> Path:
+    (root / "geojson_buildings").mkdir(parents=True, exist_ok=True)
+    doc: dict = {"type": "FeatureCollection",
+                 "features": [{"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": r}}
+                              for r in rings]}
+    if crs:
+        doc["crs"] = {"type": "name", "properties": {"name": crs}}
+    path = root / "geojson_buildings" / (stem.replace("_SAR-Intensity_", "_Buildings_") + ".geojson")
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def utm(col: float, row: float) -> list[float]:
+    return [X0 + col * PX, Y0 - row * PX]
+
+
+def box(c0: float, r0: float, c1: float, r1: float, to=utm) -> list[list[float]]:
+    return [to(c0, r0), to(c1, r0), to(c1, r1), to(c0, r1), to(c0, r0)]
+
+
+def expected_mask() -> np.ndarray:
+    """Building on columns 4..11, rows 6..13, minus the hole columns 7..8, rows 9..10; second building 20..27 × 2..4."""
+    m = np.zeros((H, W), np.int64)
+    m[6:14, 4:12] = 1
+    m[9:11, 7:9] = 0
+    m[2:5, 20:28] = 1
+    return m
+
+
+def footprints(to=utm):
+    return [[box(4, 6, 12, 14, to), box(7, 9, 9, 11, to)], [box(20, 2, 28, 5, to)]]
+
+
+def test_geojson_in_utm_is_rasterised_where_the_polygon_is(tmp_path):
+    stem = write_tile(tmp_path, 1)
+    write_geojson(tmp_path, stem, footprints(), "urn:ogc:def:crs:EPSG::32631")
+    item = SpaceNet6(tmp_path, split="all")[0]
+    assert item["image"].shape == (1, H, W) and item["image"].dtype == torch.float32
+    assert 0.0 <= item["image"].min() and item["image"].max() <= 1.0
+    assert item["mask"].dtype == torch.int64
+    np.testing.assert_array_equal(item["mask"].numpy(), expected_mask())
+    assert item["path"].endswith(f"{stem}.tif")
+
+
+def test_lonlat_geojson_is_projected_to_the_tile_utm_zone(tmp_path):
+    # UTM reference values: the central meridian maps to 500 km easting; northing there is k0 × meridian arc
+    # (equator -> 45° on WGS84: 4 984 944.378 m).
+    x, y = lonlat_to_utm(np.array([3.0, 3.0]), np.array([0.0, 45.0]), zone=31)
+    np.testing.assert_allclose(x, [500000.0, 500000.0], atol=1e-6)
+    np.testing.assert_allclose(y, [0.0, 0.9996 * 4984944.378], atol=0.01)
+    xe, _ = lonlat_to_utm(np.array([2.0, 4.0]), np.array([52.0, 52.0]), zone=31)
+    assert xe[0] - 500000 == pytest.approx(500000 - xe[1])  # symmetric about the central meridian
+
+    def to_lonlat(col: float, row: float) -> list[float]:  # invert the projection by Newton steps
+        target = np.array(utm(col, row))
+        guess = np.array([4.4, 51.9])
+        for _ in range(6):
+            f0 = np.array([v[0] for v in lonlat_to_utm(guess[:1], guess[1:], 31)])
+            jac = np.stack([(np.array([v[0] for v in lonlat_to_utm(guess[:1] + d[0], guess[1:] + d[1], 31)]) - f0)
+                            / 1e-7 for d in ((1e-7, 0), (0, 1e-7))], axis=1)
+            guess = guess + np.linalg.solve(jac, target - f0)
+        return guess.tolist()
+
+    stem = write_tile(tmp_path, 2)
+    write_geojson(tmp_path, stem, footprints(to_lonlat), "urn:ogc:def:crs:OGC:1.3:CRS84")
+    np.testing.assert_array_equal(SpaceNet6(tmp_path, split="all")[0]["mask"].numpy(), expected_mask())
+
+
+def test_pixel_space_geojson_on_a_tile_without_georeference(tmp_path):
+    stem = write_tile(tmp_path, 3, geo=False)
+    write_geojson(tmp_path, stem, footprints(lambda c, r: [c, r]), None)
+    np.testing.assert_array_equal(SpaceNet6(tmp_path, split="all")[0]["mask"].numpy(), expected_mask())
+
+
+def test_prepared_mask_pngs_take_precedence_and_match(tmp_path):
+    stem = write_tile(tmp_path, 4)
+    geojson = write_geojson(tmp_path, stem, footprints(), "EPSG:32631")
+    assert write_masks(tmp_path) == 1 and write_masks(tmp_path) == 0  # written once
+    geojson.unlink()  # the PNG alone now carries the labels
+    np.testing.assert_array_equal(SpaceNet6(tmp_path, split="all")[0]["mask"].numpy(), expected_mask())
+
+
+def test_polarisation_choice(tmp_path):
+    write_tile(tmp_path, 5)
+    write_geojson(tmp_path, f"{PREFIX}_SAR-Intensity_20190804111224_20190804111453_tile_5", [], None)
+    assert SpaceNet6(tmp_path, split="all", polarisation=("HH", "VV"))[0]["image"].shape == (2, H, W)
+    hh = SpaceNet6(tmp_path, split="all", polarisation="HH")[0]["image"]
+    span = SpaceNet6(tmp_path, split="all")[0]["image"]
+    assert not torch.equal(hh, span)
+    with pytest.raises(ValueError, match="polarisation"):
+        SpaceNet6(tmp_path, split="all", polarisation="RR")
+
+
+def test_split_is_seeded_written_and_reused(tmp_path):
+    stems = [write_tile(tmp_path, t) for t in range(10)]
+    for stem in stems:
+        write_geojson(tmp_path, stem, [], None)
+    train, test = SpaceNet6(tmp_path, "train"), SpaceNet6(tmp_path, "test")
+    assert (len(train), len(test)) == (7, 3) and not set(train.stems) & set(test.stems)
+    split_file = tmp_path / "split_seed0.json"
+    doc = json.loads(split_file.read_text())
+    assert sorted(doc["train"] + doc["test"]) == sorted(stems)
+    doc["test"].append(doc["train"].pop())  # an edited split file is what later runs use
+    split_file.write_text(json.dumps(doc))
+    assert (len(SpaceNet6(tmp_path, "train")), len(SpaceNet6(tmp_path, "test"))) == (6, 4)
+    other = SpaceNet6(tmp_path, "train", seed=1)
+    assert (tmp_path / "split_seed1.json").is_file() and len(other) == 7
+    doc["train"].append("no_such_tile")
+    split_file.write_text(json.dumps(doc))
+    with pytest.raises(DataError, match="split_seed0.json.*not in the dataset"):
+        SpaceNet6(tmp_path, "train")
+
+
+def test_bad_inputs_name_the_file(tmp_path):
+    stem = write_tile(tmp_path, 6)
+    masks = tmp_path / "masks"
+    write_mask(masks / f"{stem}.png", np.zeros((H + 1, W), np.uint8))
+    with pytest.raises(DataError, match=f"{stem}.png.*mask is"):
+        SpaceNet6(tmp_path, split="all")[0]
+    write_mask(masks / f"{stem}.png", np.full((H, W), 2, np.uint8))
+    with pytest.raises(DataError, match=f"{stem}.png.*outside"):
+        SpaceNet6(tmp_path, split="all")[0]
+    (masks / f"{stem}.png").unlink()
+    with pytest.raises(DataError, match="Buildings.*geojson.*not found"):
+        SpaceNet6(tmp_path, split="all")[0]
+    (tmp_path / "SAR-Intensity" / f"{stem}.tif").write_bytes(b"not a tiff at all")
+    with pytest.raises(DataError, match=f"{stem}.tif.*cannot be read"):
+        SpaceNet6(tmp_path, split="all")[0]
+    three_band = write_tile(tmp_path / "b", 7, bands=3)
+    write_geojson(tmp_path / "b", three_band, [], None)
+    with pytest.raises(DataError, match=f"{three_band}.tif.*4 bands"):
+        SpaceNet6(tmp_path / "b", split="all")[0]
+    with pytest.raises(DataError, match="SAR-Intensity"):
+        SpaceNet6(tmp_path / "empty", split="all")
+
+
+def test_mask_formats(tmp_path):
+    binary = np.zeros((8, 8), np.uint8)
+    binary[2:5, 2:5] = 255
+    write_mask(tmp_path / "m.png", binary)
+    with pytest.raises(DataError, match="m.png.*only 0 and 255"):
+        load_mask(tmp_path / "m.png")
+    assert load_mask(tmp_path / "m.png", "0255").sum() == 9
+    assert (load_mask(tmp_path / "m.png", "01") == 255).sum() == 9
+    binary[0, 0] = 1  # 0/1 labels with an ignored region: unambiguous
+    write_mask(tmp_path / "m.png", binary)
+    assert sorted(np.unique(load_mask(tmp_path / "m.png")).tolist()) == [0, 1, 255]
+    Image.fromarray(binary == 255).save(tmp_path / "bits.png")  # 1-bit PNG
+    assert load_mask(tmp_path / "bits.png").sum() == 9
+
+
+def test_image_mask_folder(tmp_path):
+    (tmp_path / "images").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(5):
+        Image.fromarray(rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)).save(tmp_path / "images" / f"im{i}.png")
+        write_mask(tmp_path / "masks" / f"im{i}.png", (rng.random((20, 30)) > 0.5).astype(np.uint8))
+    train, test = SegmentationFolder(tmp_path, "train"), SegmentationFolder(tmp_path, "test")
+    assert (len(train), len(test)) == (4, 1) and (tmp_path / "split_seed0.json").is_file()
+    item = train[0]
+    assert item["image"].shape == (1, 20, 30) and item["mask"].shape == (20, 30)
+    assert item["mask"].dtype == torch.int64 and item["image"].max() <= 1.0
+    (tmp_path / "masks" / "im4.png").unlink()
+    with pytest.raises(DataError, match="im4.png.*not found"):
+        SegmentationFolder(tmp_path, "all")
+
+
+def test_train_augment_is_joint_and_mmseg_like():
+    torch.manual_seed(0)
+    mask = torch.zeros(40, 40, dtype=torch.long)
+    mask[5:25, 10:20] = 1
+    image = mask[None].float()
+    aligned = TrainAugment(24, ratio_range=(1.0, 1.0), brightness=0.0, contrast=(1.0, 1.0), cat_max_ratio=1.0)
+    for _ in range(10):  # with no photometric change and no rescale, image and mask stay pixel-aligned
+        im, m = aligned(image, mask)
+        assert im.shape == (1, 24, 24) and m.shape == (24, 24)
+        assert torch.equal(im[0].long(), m)
+    full = TrainAugment(64)  # smaller than the crop after rescaling: padded, the mask with 255
+    for _ in range(10):
+        im, m = full(image, mask)
+        assert im.shape == (1, 64, 64) and im.min() >= 0 and im.max() <= 1
+        assert set(m.unique().tolist()) <= {0, 1, 255} and (m == 255).any()
+
+
+def test_simulated_spacenet6_round_trip(tmp_path):
+    root = write_spacenet6_like(tmp_path / "a", n_tiles=4, size=64, seed=3)
+    write_spacenet6_like(tmp_path / "b", n_tiles=4, size=64, seed=3)
+    files = sorted(p.relative_to(root) for p in root.rglob("*.*"))
+    assert len(files) == 8
+    assert all((root / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)  # deterministic
+    data = SpaceNet6(root, split="all")
+    rng = np.random.default_rng(3)
+    for k in range(4):  # the reader's rasterised GeoJSON equals the simulator's own footprint mask
+        _, _, mask = simulate_urban(rng, 64, "left" if k % 2 == 0 else "right")
+        index = next(i for i, s in enumerate(data.stems) if s.endswith(f"tile_{1000 + k}"))
+        np.testing.assert_array_equal(data[index]["mask"].numpy(), mask)
+
+
+def test_embedded_default_is_written_once_to_the_cache(tmp_path, monkeypatch):
+    from sarhub.data.synthetic.urban import simulated_spacenet6_root
+
+    monkeypatch.setenv("SARHUB_CACHE", str(tmp_path))
+    root = simulated_spacenet6_root(n_tiles=2, size=32, seed=0)
+    stamp = (root / ".complete").stat().st_mtime_ns
+    assert simulated_spacenet6_root(n_tiles=2, size=32, seed=0) == root
+    assert (root / ".complete").stat().st_mtime_ns == stamp and len(SpaceNet6(root, split="all")) == 2

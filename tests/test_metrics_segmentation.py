@@ -1,0 +1,77 @@
+"""Segmentation metrics: each formula of Eq. (11)-(14) against counts worked out by hand, accumulation, merging."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from sarhub.metrics.segmentation import TABLE8_COLUMNS, ConfusionMatrix, segmentation_scores
+
+# Truth (255 = ignored) and prediction, 4×4. Building pixels in truth: (0,2) (0,3) (1,2) (1,3) (2,2) = 5;
+# predicted building among them: all but (1,2) -> TP_b = 4, FN_b = 1. Background pixels: 16 - 5 - 1 ignored = 10;
+# predicted building among them: (0,1) (2,0) (3,0) -> FP_b = 3, TN = 7. The ignored pixel (2,1) is predicted 1.
+TARGET = torch.tensor([[0, 0, 1, 1],
+                       [0, 0, 1, 1],
+                       [0, 255, 1, 0],
+                       [0, 0, 0, 0]])
+PRED = torch.tensor([[0, 1, 1, 1],
+                     [0, 0, 0, 1],
+                     [1, 1, 1, 0],
+                     [1, 0, 0, 0]])
+
+
+def test_formulas_on_hand_made_masks():
+    cm = ConfusionMatrix()
+    cm.update(PRED[None], TARGET[None])
+    assert cm.mat.tolist() == [[7, 3], [1, 4]]  # rows truth, columns prediction
+    s = cm.compute()
+    assert s["cpa_building"] == pytest.approx(100 * 4 / 5)           # TP_b/(TP_b+FN_b) = 80 %
+    assert s["iou_1"] == pytest.approx(100 * 4 / 8)                  # 4/(4+3+1) = 50 %
+    assert s["iou_0"] == pytest.approx(100 * 7 / 11)                 # TN/(TN+FP_b+FN_b) = 63.64 %
+    assert s["miou"] == pytest.approx(100 * 25 / 44)                 # (1/2 + 7/11)/2 = 56.82 %
+    assert s["precision_building"] == pytest.approx(100 * 4 / 7)     # 57.14 %
+    assert s["mean_precision"] == pytest.approx(100 * 81 / 112)      # (4/7 + 7/8)/2 = 72.32 %
+    assert s["recall_building"] == pytest.approx(80.0)
+    assert s["mean_recall"] == pytest.approx(75.0)                   # (4/5 + 7/10)/2
+    assert s["pixel_accuracy"] == pytest.approx(100 * 11 / 15)
+
+
+def test_accumulates_over_the_test_set_not_per_image():
+    cm = ConfusionMatrix()
+    cm.update(PRED[None], TARGET[None])
+    cm.update(torch.zeros(1, 4, 4, dtype=torch.long), torch.zeros(1, 4, 4, dtype=torch.long))  # 16 more TN
+    assert cm.mat.tolist() == [[23, 3], [1, 4]]
+    assert cm.compute()["miou"] == pytest.approx(100 * (4 / 8 + 23 / 27) / 2)
+    # logits (N×K×H×W) are arg-maxed; a batch of two equals two single updates
+    logits = torch.nn.functional.one_hot(torch.stack([PRED, PRED]), 2).permute(0, 3, 1, 2).float()
+    batched = ConfusionMatrix()
+    batched.update(logits, torch.stack([TARGET, TARGET]))
+    assert batched.mat.tolist() == [[14, 6], [2, 8]]
+
+
+def test_all_reduce_with_a_callable_and_reset():
+    cm = ConfusionMatrix()
+    cm.update(PRED, TARGET)
+    before = cm.compute()
+    cm.all_reduce(lambda t: t.mul_(2))  # two ranks with identical shards
+    assert cm.mat.tolist() == [[14, 6], [2, 8]]
+    assert cm.compute() == pytest.approx(before)
+    cm.all_reduce()  # not distributed: no-op
+    assert cm.mat.sum() == 30
+    cm.reset()
+    assert cm.mat.sum() == 0
+
+
+def test_one_confusion_matrix_reproduces_a_table8_row():
+    # ResNet-18 / ImageNet row of Table 8: 41.38 / 62.23 / 75.47 / 69.45 with 6.87 % building pixels,
+    # which pins down P and R as class means (building-only recall would equal CPA).
+    s = segmentation_scores(torch.tensor([[908168, 23095], [40294, 28443]]))
+    got = [s[k] for k in TABLE8_COLUMNS]
+    assert got == pytest.approx([41.38, 62.23, 75.47, 69.45], abs=0.02)
+
+
+def test_bad_labels_and_shapes():
+    cm = ConfusionMatrix()
+    with pytest.raises(ValueError, match="outside"):
+        cm.update(torch.zeros(4, 4, dtype=torch.long), torch.full((4, 4), 2))
+    with pytest.raises(ValueError, match="shape"):
+        cm.update(torch.zeros(4, 4, dtype=torch.long), torch.zeros(4, 5, dtype=torch.long))
