@@ -46,3 +46,37 @@ def scene_reference(model: str, dataset: str, loss: str, drae: bool, pretrained:
     if loss == "cbl" and pretrained:
         return row[1][col]
     return None
+
+# Table 8, DeepLabV3 on SpaceNet6: backbone -> init -> (CPA-building, mIoU, P, R) in %.
+_T8 = {
+    "resnet18": ("41.38/62.23/75.47/69.45", "50.08/61.38/70.32/72.73", "53.04/64.48/74.42/74.74",
+                 "52.80/63.85/73.46/74.49", "57.23/63.55/71.89/76.24"),
+    "resnet50": ("32.28/60.63/79.54/65.47", "40.46/61.82/75.06/68.98", "55.27/60.41/68.11/74.54",
+                 "44.98/62.78/74.61/71.04", "50.95/62.79/72.32/73.46"),
+    "resnet101": ("40.32/55.32/71.70/68.53", "21.93/54.60/68.04/59.83", "48.65/57.29/64.98/70.83",
+                  "42.78/55.16/64.04/63.95", "42.26/57.60/66.19/68.45"),
+    "senet50": ("25.03/56.20/70.98/61.49", "28.37/55.82/67.06/62.57", "37.90/54.01/61.69/65.37",
+                "46.10/53.44/60.92/68.23", "36.48/53.83/61.55/64.77"),
+    "densenet121": ("24.28/46.94/52.64/52.82", "27.53/49.35/53.21/56.32", "28.34/51.21/54.12/57.32",
+                    "26.75/52.01/55.28/56.30", "27.38/53.75/56.71/56.84"),
+    "swin_t": ("18.53/52.19/62.24/57.70", "22.17/49.26/56.05/57.35", "40.15/52.94/60.39/65.73",
+               "28.47/53.82/62.55/61.83", "26.85/52.93/61.23/60.86"),
+    "swin_b": ("20.08/51.85/60.63/58.04", "22.83/51.70/59.68/58.90", "22.86/47.75/54.52/56.64",
+               "26.17/50.39/57.50/59.36", "32.56/48.90/56.29/60.77"),
+}
+INITS = ("IMG", "OPT", "TSX", "BEN", "OSU")
+TABLE8 = {model: {init: tuple(float(v) for v in cell.split("/")) for init, cell in zip(INITS, cells)}
+          for model, cells in _T8.items()}
+
+
+def init_label(weights: str | None) -> str:
+    """The paper's initialisation label (IMG/OPT/TSX/BEN/OSU) guessed from a --weights value, else the value."""
+    if not weights or weights == "scratch":
+        return "scratch"
+    w = str(weights).lower()
+    if w == "imagenet":
+        return "IMG"
+    for tag in ("tsx", "ben", "osu", "opt"):
+        if w.endswith(f"-{tag}") or f"_{tag}" in w or f"-{tag}." in w:
+            return tag.upper()
+    return str(weights)
