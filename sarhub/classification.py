@@ -231,13 +231,14 @@ def add_classification_args(p: argparse.ArgumentParser) -> None:
 OptimizerFactory = Callable[[nn.Module, int], tuple[torch.optim.Optimizer, Any, str]]
 
 
-def train_classifier(args: argparse.Namespace, env: DistEnv, train_set: Dataset, val_set: Dataset,
+def train_classifier(args: argparse.Namespace, env: DistEnv, train_set: Dataset, val_set: Dataset | None,
                      optimizer_factory: OptimizerFactory, extra_eval: dict[str, Dataset] | None = None) -> list[dict]:
     """The classification pipeline both task scripts run: normalisation stats → model (weights, freezing,
     channels_last, DDP) → sampler → loss → optimiser (from `optimizer_factory(model, steps_per_epoch)`, which also
     says whether its scheduler steps per "step" or per "epoch") → engine. Validation picks checkpoint_best;
     `extra_eval` sets (e.g. the test set, for the authors' score-the-test-set-every-epoch protocol) are scored and
-    logged each epoch under their name but never select anything."""
+    logged each epoch under their name but never select anything. Without a validation set only the last
+    checkpoint is kept."""
     out = Path(args.output)
     in_chans = train_set[0]["image"].shape[0]
     drae = DRAEConfig("none" if args.no_drae else args.drae_method, tuple(args.drae_range), args.drae_test,
@@ -270,7 +271,7 @@ def train_classifier(args: argparse.Namespace, env: DistEnv, train_set: Dataset,
                                         top2_tau=args.top2_tau)
     optimizer, scheduler, interval = optimizer_factory(model, len(loader))
     sigmoid = args.loss == "bce"
-    eval_sets = {"val": val_set, **(extra_eval or {})}
+    eval_sets = {**({"val": val_set} if val_set is not None else {}), **(extra_eval or {})}
     loaders = {name: eval_loader(ds, args.batch_size, args.workers, env) for name, ds in eval_sets.items()}
 
     def evaluate(model: nn.Module) -> dict:

@@ -1,0 +1,88 @@
+"""Evaluate a target-recognition checkpoint: overall and per-class accuracy, macro F1, confusion matrix (PNG + CSV),
+and a Table-6 row (backbone, pre-training source, setting, accuracy) appended to results.md/.csv.
+
+    python test.py --checkpoint runs/mstar100_resnet18/checkpoint_last.pth --init TSX
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from train import open_datasets  # noqa: E402  (the sibling script)
+
+from sarhub import create_model  # noqa: E402
+from sarhub.classification import Preprocess, eval_loader, predict, save_confusion_png  # noqa: E402
+from sarhub.cli import append_result, run_main  # noqa: E402
+from sarhub.distributed import cleanup, init_distributed  # noqa: E402
+from sarhub.drae import DRAEConfig  # noqa: E402
+from sarhub.engine import load_checkpoint  # noqa: E402
+from sarhub.errors import DataError  # noqa: E402
+from sarhub.metrics.classification import classification_report  # noqa: E402
+from sarhub.paper import TABLE6, init_label  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+COLUMNS = ("model", "init", "setting", "data", "train_images", "epochs", "accuracy", "macro_f1", "paper_accuracy",
+           "checkpoint")
+
+
+def setting_name(run: argparse.Namespace) -> str:
+    if run.dataset == "mstar":
+        return f"mstar-{int(round(run.fraction * 100))}"
+    return f"oss-{run.scale}" if run.dataset == "opensarship" else "fusar"
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--data-root", default=None, help="override the data root stored in the checkpoint")
+    p.add_argument("--init", default=None, help="pre-training source for the table: IMG, OPT, TSX, BEN, OSU, scratch")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--results", default=str(HERE / "results"))
+    p.add_argument("--no-append", action="store_true")
+    args = p.parse_args(argv)
+    env = init_distributed(args.device)
+    state = load_checkpoint(args.checkpoint)
+    run = argparse.Namespace(**(state.get("args") or {}))
+    if not hasattr(run, "fraction"):
+        raise DataError(args.checkpoint, "not a target_recognition checkpoint (no training arguments)")
+    run.data_root = args.data_root or run.data_root
+    ckpt = Path(args.checkpoint)
+    train_set, test_set = open_datasets(run, Path(run.output))
+    model = create_model(run.model, num_classes=run.num_classes, in_chans=run.in_chans, img_size=run.img_size)
+    model.load_state_dict(state["model"])
+    drae = DRAEConfig("none" if run.no_drae else run.drae_method, tuple(run.drae_range), run.drae_test, run.drae_xavg)
+    pre = Preprocess(drae, run.norm_mean, run.norm_std, run.log_transform).to(env.device)
+    logits, targets = predict(model.to(env.device), eval_loader(test_set, args.batch_size, 0, env), pre, env.device)
+    report = classification_report(logits, targets)
+    if not env.is_main:
+        cleanup()
+        return
+    setting = setting_name(run)
+    print(f"{run.model} on {setting} ({len(test_set)} test chips): accuracy {report['top1']:.2f} %, "
+          f"macro F1 {report['macro_f1']:.2f} %")
+    for name, acc in zip(test_set.classes, report["per_class_accuracy"]):
+        print(f"  {name:12s} {acc:6.2f} %")
+    cm = report["confusion"]
+    save_confusion_png(cm, test_set.classes, ckpt.parent / "confusion_test.png", f"{run.model} / {setting}")
+    (ckpt.parent / "confusion_test.csv").write_text(
+        "true\\pred," + ",".join(test_set.classes) + "\n"
+        + "".join(f"{c}," + ",".join(str(int(v)) for v in row) + "\n" for c, row in zip(test_set.classes, cm.tolist())))
+    init = args.init or init_label(run.weights)
+    paper = TABLE6.get(run.model, {}).get(init, {}).get(setting)
+    row = {"model": run.model, "init": init, "setting": setting, "data": run.data_root or "simulator",
+           "train_images": len(train_set), "epochs": run.epochs, "accuracy": report["top1"],
+           "macro_f1": report["macro_f1"], "paper_accuracy": paper if paper is not None else "",
+           "checkpoint": str(ckpt)}
+    if not args.no_append:
+        append_result(Path(args.results), row, COLUMNS)
+        print(f"appended to {Path(args.results).with_suffix('.md')}")
+    cleanup()
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,143 @@
+"""Target-recognition readers: Phoenix files (written and real), MSTAR folders and subsets, OpenSARShip scales,
+FUSAR-Ship, and one clear error naming the file for each kind of bad input."""
+import numpy as np
+import pytest
+import tifffile
+import torch
+from PIL import Image
+
+from sarhub.data.synthetic.targets import simulate_chip, write_mstar_folders, write_phoenix
+from sarhub.data.targets import (FUSARShipDataset, MSTARDataset, OpenSARShipDataset, make_subset, magnitude_to_unit,
+                                 read_phoenix)
+from sarhub.errors import DataError
+
+
+def test_phoenix_round_trip(tmp_path):
+    mag = np.random.default_rng(0).random((130, 128)).astype(np.float32)
+    phase = np.random.default_rng(1).random((130, 128)).astype(np.float32)
+    write_phoenix(tmp_path / "HB00001.000", mag, phase, {"TargetType": "t72_tank", "TargetAz": "12.5",
+                                                         "DesiredDepression": "15"})
+    chip = read_phoenix(tmp_path / "HB00001.000")
+    assert np.array_equal(chip.magnitude, mag) and np.array_equal(chip.phase, phase)
+    assert chip.target_type == "t72_tank" and chip.azimuth == 12.5 and chip.depression == 15.0
+
+
+def test_real_phoenix_files(shared_data):
+    for path in sorted((shared_data / "mstar_raw").glob("*_HB*")):
+        chip = read_phoenix(path)
+        assert chip.magnitude.shape == (128, 128) and chip.depression == 17.0
+        assert chip.target_type.split("_")[0] == path.name.split("_")[0].lower()
+        assert np.isfinite(chip.magnitude).all() and 0 <= chip.phase.min() and chip.phase.max() <= 2 * np.pi + 1e-4
+
+
+def test_phoenix_bad_files_name_the_file(tmp_path):
+    good = tmp_path / "good.000"
+    write_phoenix(good, np.ones((8, 8), np.float32))
+    truncated = tmp_path / "cut.000"
+    truncated.write_bytes(good.read_bytes()[:-10])
+    with pytest.raises(DataError, match="cut.000: truncated"):
+        read_phoenix(truncated)
+    nosize = tmp_path / "nosize.000"
+    nosize.write_bytes(good.read_bytes().replace(b"NumberOfRows", b"NumberOfLines"))
+    with pytest.raises(DataError, match="nosize.000: Phoenix header lacks"):
+        read_phoenix(nosize)
+    junk = tmp_path / "junk.000"
+    junk.write_bytes(b"hello")
+    with pytest.raises(DataError, match="junk.000: not a Phoenix"):
+        read_phoenix(junk)
+
+
+def test_mstar_folders_crop_label_and_cache(tmp_path):
+    root = write_mstar_folders(tmp_path / "soc", n_train=3, n_test=2, size=140)
+    ds = MSTARDataset(root, "train", crop=128)
+    assert ds.classes[:3] == ["2S1", "BMP2", "BRDM2"] and len(ds) == 30
+    item = ds[4]
+    assert item["image"].shape == (1, 128, 128) and item["label"] == 1 and item["image"].max() == 1.0
+    assert ds[4]["image"] is ds[4]["image"]  # decoded once
+    assert MSTARDataset(root, "test", crop=128, image_size=64)[0]["image"].shape == (1, 64, 64)
+
+
+def test_mstar_phoenix_layout_reads_like_the_jpeg_layout(tmp_path):
+    rng = np.random.default_rng(0)
+    for cls in ("BMP2", "T72"):
+        (tmp_path / "train" / cls).mkdir(parents=True)
+        write_phoenix(tmp_path / "train" / cls / "HB00001.000", simulate_chip(rng, 1)[0] * 3)
+    ds = MSTARDataset(tmp_path, "train")
+    assert ds[1]["label"] == 1 and ds[1]["image"].max() == 1.0
+
+
+def test_mstar_bad_inputs(tmp_path):
+    (tmp_path / "train" / "A").mkdir(parents=True)
+    with pytest.raises(DataError, match="class folder is empty"):
+        MSTARDataset(tmp_path, "train")
+    Image.fromarray(np.zeros((100, 100), np.uint8)).save(tmp_path / "train" / "A" / "small.jpeg")
+    with pytest.raises(DataError, match="small.jpeg: chip is 100×100"):
+        MSTARDataset(tmp_path, "train")[0]
+    (tmp_path / "list.txt").write_text("train/B/x.jpeg 0\n")
+    with pytest.raises(DataError, match="list.txt"):
+        MSTARDataset(tmp_path, "train", list_file=tmp_path / "list.txt")
+
+
+def test_subsets_are_floor_fraction_per_class():
+    items = [(f"c{c}/{i}", c) for c, n in enumerate([299, 233, 29]) for i in range(n)]
+    sub = make_subset(items, 0.1, seed=0)
+    assert [sum(1 for _, c in sub if c == k) for k in range(3)] == [29, 23, 2]
+    assert make_subset(items, 0.1, seed=0) == sub and make_subset(items, 0.1, seed=1) != sub
+
+
+def test_mstar_soc_subset_counts_match_the_paper(shared_data):
+    ds = MSTARDataset(shared_data / "mstar_soc", "train")
+    assert len(ds) == 2746  # one T62 chip of the standard 2747 is missing
+    assert len(make_subset(ds.items, 0.1)) == 268 and len(make_subset(ds.items, 0.3)) == 817
+
+
+def write_oss_scene(root, sizes_by_class):
+    scene = root / "S1A_TEST_SCENE"
+    (scene / "Patch_Uint8").mkdir(parents=True)
+    (scene / "Patch").mkdir()
+    (scene / "Ship.xml").write_text("<ShipList/>")
+    k = 0
+    for cls, sizes in sizes_by_class.items():
+        for s in sizes:
+            name = f"{cls}_x{k}_y{k}"
+            tifffile.imwrite(scene / "Patch" / f"{name}.tif", np.ones((s, s, 2), np.float32))
+            for pol in ("vv", "vh"):
+                tifffile.imwrite(scene / "Patch_Uint8" / f"Visual_{name}_{pol}.tif", np.full((s, s), 100, np.uint8))
+            k += 1
+
+
+def test_opensarship_scale_split_on_a_written_scene(tmp_path):
+    write_oss_scene(tmp_path, {"Cargo": [30, 40, 50, 70, 130], "Tanker": [25, 45, 80, 90], "Tug": [33]})
+    train = OpenSARShipDataset(tmp_path, "train", "small", split_dir=tmp_path / "splits")
+    test = OpenSARShipDataset(tmp_path, "test", "small", split_dir=tmp_path / "splits")
+    assert train.classes == ["Cargo", "Tanker"]  # Tug has a single small chip
+    assert len(train) == 3 and len(test) == 2  # Cargo 3 -> 2/1, Tanker 2 -> 1/1 (1:1, odd counts to train)
+    assert train[0]["image"].shape == (1, 32, 32)
+    medium = OpenSARShipDataset(tmp_path, "train", "medium", split_dir=tmp_path / "splits")
+    assert medium.classes == ["Tanker"] and medium[0]["image"].shape == (1, 96, 96)
+    with pytest.raises(DataError, match="have no large chips"):
+        OpenSARShipDataset(tmp_path, "train", "large", classes=["Tanker"], split_dir=tmp_path / "splits")
+
+
+def test_real_opensarship_scenes(shared_data, tmp_path):
+    ds = OpenSARShipDataset(shared_data / "opensarship", "train", "small", split_dir=tmp_path)
+    assert "Cargo" in ds.classes and len(ds) > 50
+    assert 0 <= ds[0]["image"].min() and ds[0]["image"].max() <= 1
+
+
+def test_fusar_keeps_the_papers_classes(tmp_path):
+    for cls in ("Cargo", "Dredger", "Fishing", "Passenger", "Tanker", "Tug", "Other"):
+        (tmp_path / cls / "sub").mkdir(parents=True)
+        for i in range(5):
+            Image.fromarray(np.full((60, 60), 10 * i, np.uint8)).save(tmp_path / cls / "sub" / f"{i}.png")
+    train = FUSARShipDataset(tmp_path, "train", image_size=32)
+    test = FUSARShipDataset(tmp_path, "test", image_size=32)
+    assert train.classes == ["Cargo", "Dredger", "Fishing", "Passenger", "Tanker", "Tug"]
+    assert len(train) == 24 and len(test) == 6 and train[0]["image"].shape == (1, 32, 32)
+
+
+def test_magnitude_conversion_and_simulator_masks():
+    img, target, shadow = simulate_chip(np.random.default_rng(0), 3)
+    assert img.max() == 1.0 and target.any() and shadow.any() and not (target & shadow).any()
+    assert img[target].mean() > 3 * img[shadow].mean()
+    assert magnitude_to_unit(np.array([[0.0, 2.0]])).tolist() == [[0.0, 1.0]]
