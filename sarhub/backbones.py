@@ -128,6 +128,7 @@ def create_model(
                                   "download them where there is internet and pass the file with --weights") from exc
         raise
     if weights is not None and not pretrained and str(weights).lower() != "scratch":
+        _check_hub_architecture(key, weights)
         load_weights(model, weights, weights_dir=weights_dir, min_match=min_match)
     if features_only:
         return FeatureBackbone(model, out_indices, spec.stage_offset)
@@ -189,6 +190,17 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     return state
 
 
+def _check_hub_architecture(key: str, weights: str | Path) -> None:
+    """A Model-Hub name must describe the architecture being built (resnet50-tsx cannot go into a Swin)."""
+    if Path(weights).suffix in (".safetensors", ".pth", ".pt", ".bin") or Path(weights).exists():
+        return
+    from sarhub import hub
+
+    e = hub.entry(str(weights))
+    if e is not None and resolve_name(e["architecture"]) != key:
+        raise DataError(None, f"Model-Hub weights {weights!r} are for {e['architecture']}, not {key}")
+
+
 def _resolve_source(source: str | Path, weights_dir: str | Path | None) -> Path:
     path = Path(source)
     if path.suffix in (".safetensors", ".pth", ".pt", ".bin") or path.exists():
@@ -233,7 +245,8 @@ def load_weights(
         else:
             skipped.append(key)
     model.load_state_dict(matched, strict=False)
-    body = [k for k in own if not (head and k.startswith(head))]
+    # BatchNorm's num_batches_tracked counters are not weights (and old checkpoints predate them)
+    body = [k for k in own if not (head and k.startswith(head)) and not k.endswith("num_batches_tracked")]
     n_body = sum(k in matched for k in body)
     report = LoadReport(
         source=label, matched=len(matched), total=len(own),
