@@ -1,0 +1,337 @@
+"""Ship-detection datasets as the authors ship them: COCO json (SSDD, HRSID, LS-SSDD) and PASCAL-VOC xml (SSDD's VOC
+release, SAR-Ship-Dataset), read into one item layout that torchvision's detectors train on directly.
+
+Items: {"image": float32 1×H×W in [0, 1] (grey; R=G=B files reduced to one channel), "boxes": float32 N×4 xyxy in
+pixels, "labels": int64 N in 1..K (0 is torchvision's background), "image_id": int, "path": str}. Images without
+ships are kept (they teach the detector the sea clutter). Category ids of a COCO file may be ints from 0 or 1 or
+strings: they are mapped to contiguous labels in the order of the file's "categories" list, and
+`dataset.category_ids[label - 1]` gives the original id back for writing COCO results.
+
+Annotations are validated once, up front: a degenerate box (w or h ≤ 0) or one leaving the image raises a
+DataError naming the file and the annotation, or is dropped with one warning per dataset (`drop_bad_boxes=True`).
+`to_coco_gt(dataset)` rebuilds the ground truth as a COCO dict (for VOC sets too) so one evaluator serves both.
+"""
+from __future__ import annotations
+
+import json
+import warnings
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from sarhub.data.imageio import IMAGE_EXTENSIONS, read_raster, to_unit_range
+from sarhub.errors import DataError
+
+Item = dict[str, Any]
+
+
+@dataclass
+class ImageRecord:
+    """One image's annotations as read from disk (boxes xyxy; crowd regions kept for evaluation only)."""
+
+    image_id: int
+    path: Path
+    source: Path  # the annotation file, named in errors
+    width: int
+    height: int
+    boxes: np.ndarray  # float32 N×4 xyxy
+    labels: np.ndarray  # int64 N, 1..K
+    areas: np.ndarray  # float32 N: the file's "area" (HRSID: mask area) or the box area
+    iscrowd: np.ndarray  # bool N
+    ann_ids: list = field(default_factory=list)
+
+
+def read_grey(path: str | Path) -> torch.Tensor:
+    """Read an image as float32 1×H×W in [0, 1]; R=G=B files give their one channel, other colour is averaged."""
+    array = read_raster(path)
+    if array.ndim == 3:
+        if array.shape[2] > 4:
+            raise DataError(path, f"expected a grey or RGB image, found {array.shape[2]} channels")
+        if array.shape[2] in (2, 4):  # grey + alpha, RGBA: drop alpha
+            array = array[..., :-1]
+        if (array == array[..., :1]).all():
+            array = array[..., 0]
+        else:
+            array = to_unit_range(array, path).mean(axis=2)
+    elif array.ndim != 2:
+        raise DataError(path, f"expected an H×W or H×W×C image, found shape {array.shape}")
+    return torch.from_numpy(np.ascontiguousarray(to_unit_range(array, path)))[None]
+
+
+def hflip(item: Item) -> Item:
+    """Mirror an item left–right, boxes included (x ↦ W − x)."""
+    width = item["image"].shape[-1]
+    boxes = item["boxes"].clone()
+    boxes[:, [0, 2]] = width - item["boxes"][:, [2, 0]]
+    return {**item, "image": item["image"].flip(-1), "boxes": boxes}
+
+
+class RandomHorizontalFlip:
+    """Flip an item with probability `p` (torch's RNG, so the engine's per-epoch seeding makes it reproducible)."""
+
+    def __init__(self, p: float = 0.5):
+        self.p = p
+
+    def __call__(self, item: Item) -> Item:
+        return hflip(item) if torch.rand(()) < self.p else item
+
+
+def collate(items: Sequence[Item]) -> tuple[list[torch.Tensor], list[dict[str, Any]]]:
+    """Batch items for torchvision detectors: (images, targets), targets holding boxes, labels, image_id, path."""
+    images = [item["image"] for item in items]
+    targets = [{k: v for k, v in item.items() if k != "image"} for item in items]
+    return images, targets
+
+
+class DetectionDataset(Dataset):
+    """Shared item building for the COCO and VOC readers."""
+
+    records: list[ImageRecord]
+    classes: list[str]
+    category_ids: list[Any]
+
+    def __init__(self, transform: Callable[[Item], Item] | None):
+        self.transform = transform
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, index: int) -> Item:
+        rec = self.records[index]
+        image = read_grey(rec.path)
+        if tuple(image.shape[-2:]) != (rec.height, rec.width):
+            raise DataError(rec.path, f"image is {image.shape[-1]}×{image.shape[-2]} (W×H) but the annotation says "
+                                      f"{rec.width}×{rec.height}")
+        keep = ~rec.iscrowd
+        item = {
+            "image": image,
+            "boxes": torch.from_numpy(rec.boxes[keep]).reshape(-1, 4),
+            "labels": torch.from_numpy(rec.labels[keep]),
+            "image_id": rec.image_id,
+            "path": str(rec.path),
+        }
+        return self.transform(item) if self.transform is not None else item
+
+
+def _check_boxes(records: list[ImageRecord], source: Path, drop_bad_boxes: bool) -> None:
+    """Validate every box against its image; raise on the first bad one or drop them all with one warning."""
+    dropped: list[str] = []
+    for rec in records:
+        if not len(rec.boxes):
+            continue
+        x1, y1, x2, y2 = rec.boxes.T
+        degenerate = (x2 <= x1) | (y2 <= y1)
+        outside = (x1 < 0) | (y1 < 0) | (x2 > rec.width) | (y2 > rec.height)
+        bad = degenerate | outside | ~np.isfinite(rec.boxes).all(axis=1)
+        if not bad.any():
+            continue
+        for i in np.flatnonzero(bad):
+            what = "degenerate (w or h ≤ 0)" if degenerate[i] else f"outside the {rec.width}×{rec.height} image"
+            box = rec.boxes[i].tolist()
+            message = f"annotation {rec.ann_ids[i]} (image {rec.path.name}): box {box} (xyxy) is {what}"
+            if not drop_bad_boxes:
+                raise DataError(rec.source, message + " (pass drop_bad_boxes=True to drop such boxes)")
+            dropped.append(f"{rec.source.name}: {message}")
+        good = ~bad
+        rec.boxes, rec.labels, rec.areas = rec.boxes[good], rec.labels[good], rec.areas[good]
+        rec.iscrowd = rec.iscrowd[good]
+        rec.ann_ids = [a for a, g in zip(rec.ann_ids, good) if g]
+    if dropped:
+        warnings.warn(f"{source}: dropped {len(dropped)} bad box(es), e.g. {'; '.join(dropped[:3])}", stacklevel=3)
+
+
+class CocoDetection(DetectionDataset):
+    """A COCO-json detection split: `ann_file` (one json per split) and `image_dir` holding its `file_name`s.
+
+    HRSID: `CocoDetection("HRSID/annotations/train2017.json", "HRSID/images")`; SSDD / LS-SSDD the same way.
+    """
+
+    def __init__(self, ann_file: str | Path, image_dir: str | Path, transform: Callable[[Item], Item] | None = None,
+                 drop_bad_boxes: bool = False):
+        super().__init__(transform)
+        self.ann_file = Path(ann_file)
+        self.image_dir = Path(image_dir)
+        data = _read_json(self.ann_file)
+        cats = data.get("categories")
+        if not isinstance(cats, list) or not cats or not all(isinstance(c, dict) and "id" in c for c in cats):
+            raise DataError(self.ann_file, "no 'categories' list with an 'id' per category")
+        self.category_ids = [c["id"] for c in cats]
+        if len(set(map(repr, self.category_ids))) != len(self.category_ids):
+            raise DataError(self.ann_file, f"duplicate category ids {self.category_ids}")
+        self.classes = [str(c.get("name", c["id"])) for c in cats]
+        cat_to_label = {repr(cid): i + 1 for i, cid in enumerate(self.category_ids)}
+
+        self.records = []
+        by_id: dict[Any, ImageRecord] = {}
+        for img in data["images"]:
+            try:
+                image_id, name = int(img["id"]), img["file_name"]
+                width, height = int(img["width"]), int(img["height"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise DataError(self.ann_file, f"image entry {img!r:.120} lacks an integer id/width/height or "
+                                               f"file_name ({type(exc).__name__}: {exc})") from None
+            if image_id in by_id:
+                raise DataError(self.ann_file, f"duplicate image id {image_id}")
+            path = self.image_dir / name
+            if not path.is_file():
+                raise DataError(path, f"image listed in {self.ann_file.name} (id {image_id}) not found")
+            rec = ImageRecord(image_id, path, self.ann_file, width, height, *_empty_arrays())
+            by_id[image_id] = rec
+            self.records.append(rec)
+
+        rows: dict[int, list] = {}
+        for ann in data["annotations"]:
+            ann_id = ann.get("id", "?") if isinstance(ann, dict) else "?"
+            try:
+                rec = by_id[int(ann["image_id"])]
+                x, y, w, h = (float(v) for v in ann["bbox"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise DataError(self.ann_file, f"annotation {ann_id}: missing/invalid image_id or bbox "
+                                               f"({type(exc).__name__}: {exc})") from None
+            label = cat_to_label.get(repr(ann.get("category_id")))
+            if label is None:
+                raise DataError(self.ann_file, f"annotation {ann_id}: unknown category id {ann.get('category_id')!r} "
+                                               f"(categories: {self.category_ids})")
+            area = float(ann["area"]) if ann.get("area") is not None else w * h
+            rows.setdefault(rec.image_id, []).append(
+                (x, y, x + w, y + h, label, area, bool(ann.get("iscrowd", 0)), f"id {ann_id}"))
+        for image_id, rec_rows in rows.items():
+            _fill(by_id[image_id], rec_rows)
+        _check_boxes(self.records, self.ann_file, drop_bad_boxes)
+
+
+class VOCDetection(DetectionDataset):
+    """PASCAL-VOC xml per image: `ann_dir/<stem>.xml` and its image `image_dir/<stem>.<jpg|png|...>`.
+
+    The image is found by the xml's stem (SAR-Ship-Dataset's `<filename>` tags do not match its files). `ids` (a
+    list of stems or a VOC `ImageSets/Main/<split>.txt` file) selects a split; by default every xml is read.
+    `classes` fixes the label order (default: the sorted names found). Coordinates are used as written (the
+    MMDetection v2 convention, no 1-pixel shift); `difficult` boxes are kept unless `keep_difficult=False`.
+    """
+
+    def __init__(self, ann_dir: str | Path, image_dir: str | Path, ids: Sequence[str] | str | Path | None = None,
+                 classes: Sequence[str] | None = None, transform: Callable[[Item], Item] | None = None,
+                 drop_bad_boxes: bool = False, keep_difficult: bool = True):
+        super().__init__(transform)
+        self.ann_dir, self.image_dir = Path(ann_dir), Path(image_dir)
+        if not self.ann_dir.is_dir():
+            raise DataError(self.ann_dir, "annotation folder not found")
+        if ids is None:
+            stems = sorted(p.stem for p in self.ann_dir.glob("*.xml"))
+            if not stems:
+                raise DataError(self.ann_dir, "no .xml annotation files")
+        elif isinstance(ids, (str, Path)):
+            split = Path(ids)
+            if not split.is_file():
+                raise DataError(split, "split file not found")
+            stems = [line.split()[0] for line in split.read_text().splitlines() if line.strip()]
+        else:
+            stems = list(ids)
+        parsed = [self._parse(stem, keep_difficult) for stem in stems]
+        names = sorted({name for _, objects in parsed for name, *_ in objects})
+        self.classes = list(classes) if classes is not None else names
+        unknown = sorted(set(names) - set(self.classes))
+        if unknown:
+            raise DataError(self.ann_dir, f"object names {unknown} are not among the classes {self.classes}")
+        self.category_ids = list(range(1, len(self.classes) + 1))
+        label_of = {name: i + 1 for i, name in enumerate(self.classes)}
+        self.records = []
+        for index, (rec, objects) in enumerate(parsed):
+            rec.image_id = index
+            _fill(rec, [(*box, label_of[name], (box[2] - box[0]) * (box[3] - box[1]), False, ann_id)
+                        for name, box, ann_id in objects])
+            self.records.append(rec)
+        _check_boxes(self.records, self.ann_dir, drop_bad_boxes)
+
+    def _parse(self, stem: str, keep_difficult: bool) -> tuple[ImageRecord, list]:
+        xml_path = self.ann_dir / f"{stem}.xml"
+        if not xml_path.is_file():
+            raise DataError(xml_path, "annotation file not found")
+        try:
+            root = ET.parse(xml_path).getroot()
+        except ET.ParseError as exc:
+            raise DataError(xml_path, f"not valid XML ({exc})") from None
+        extensions = (*IMAGE_EXTENSIONS, *(e.upper() for e in IMAGE_EXTENSIONS))
+        path = next((self.image_dir / f"{stem}{ext}" for ext in extensions
+                     if (self.image_dir / f"{stem}{ext}").is_file()), None)
+        if path is None:
+            raise DataError(self.image_dir / f"{stem}.jpg", f"image for {xml_path.name} not found (any extension)")
+        width, height = _int(root.findtext("size/width")), _int(root.findtext("size/height"))
+        if not width or not height:  # some VOC writers leave <size> empty: read the header
+            from PIL import Image
+
+            with Image.open(path) as im:
+                width, height = im.size
+        objects = []
+        for k, obj in enumerate(root.iter("object")):
+            tags = {child.tag.lower(): child for child in obj}
+            if not keep_difficult and (_int(tags["difficult"].text) if "difficult" in tags else 0):
+                continue
+            name = (tags["name"].text or "").strip() if "name" in tags else ""
+            bnd = tags.get("bndbox")
+            try:
+                box = [float(bnd.findtext(t)) for t in ("xmin", "ymin", "xmax", "ymax")]
+            except (AttributeError, TypeError, ValueError):
+                raise DataError(xml_path, f"object {k} ({name or 'unnamed'}): missing or non-numeric bndbox") from None
+            if not name:
+                raise DataError(xml_path, f"object {k}: missing <name>")
+            objects.append((name, box, f"<object> {k}"))
+        return ImageRecord(-1, path, xml_path, width, height, *_empty_arrays()), objects
+
+
+def to_coco_gt(dataset: DetectionDataset) -> dict[str, Any]:
+    """The dataset's ground truth as a COCO dict: original category ids, the file's areas, crowd flags kept."""
+    images, annotations = [], []
+    for rec in dataset.records:
+        images.append({"id": rec.image_id, "file_name": rec.path.name, "width": rec.width, "height": rec.height})
+        for box, label, area, crowd in zip(rec.boxes.tolist(), rec.labels.tolist(), rec.areas.tolist(), rec.iscrowd):
+            x1, y1, x2, y2 = box
+            annotations.append({"id": len(annotations) + 1, "image_id": rec.image_id,
+                                "category_id": dataset.category_ids[label - 1], "bbox": [x1, y1, x2 - x1, y2 - y1],
+                                "area": area, "iscrowd": int(crowd)})
+    categories = [{"id": cid, "name": name} for cid, name in zip(dataset.category_ids, dataset.classes)]
+    return {"images": images, "annotations": annotations, "categories": categories}
+
+
+def _read_json(path: Path) -> dict:
+    if not path.is_file():
+        raise DataError(path, "annotation file not found")
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(path, f"not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), list) for k in ("images", "annotations")):
+        raise DataError(path, "not a COCO detection file (needs 'images', 'annotations' and 'categories' lists)")
+    return data
+
+
+def _empty_arrays() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    return (np.zeros((0, 4), np.float32), np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros(0, bool))
+
+
+def _fill(rec: ImageRecord, rows: list[tuple]) -> None:
+    """Store (x1, y1, x2, y2, label, area, iscrowd, ann_id) rows in a record."""
+    if not rows:
+        return
+    cols = list(zip(*rows))
+    rec.boxes = np.array(cols[:4], np.float32).T.copy()
+    rec.labels = np.array(cols[4], np.int64)
+    rec.areas = np.array(cols[5], np.float32)
+    rec.iscrowd = np.array(cols[6], bool)
+    rec.ann_ids = list(cols[7])
+
+
+def _int(text: str | None) -> int:
+    try:
+        return int(float(text)) if text is not None else 0
+    except ValueError:
+        return 0

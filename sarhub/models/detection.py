@@ -1,0 +1,137 @@
+"""FCOS ship detectors over the paper's backbones (Table 7): torchvision's FCOS, head and losses unchanged, on a
+SAR-HUB backbone (C3–C5) with an FPN P3–P7 arranged as MMDetection's FCOS does it.
+
+MMDetection's FCOS builds P6 from C5 (`add_extra_convs='on_input'`) and P7 from ReLU(P6); torchvision's
+`LastLevelP6P7` does exactly that when told not to use P5, which we force (it would otherwise switch to P5 whenever
+C5 happens to have 256 channels). Anchor "sizes" equal the level strides 8..128, which makes torchvision's FCOS
+assign boxes to levels with MMDetection's regress ranges (0, 64, 128, 256, 512, ∞). The test-time settings are
+MMDetection's FCOS ones (score 0.05, NMS IoU 0.6, 1000 candidates per level, 100 detections per image).
+
+Labels follow torchvision (0 is background, ships are 1..K) in targets and detections, while the classifier has K
+sigmoid outputs as in MMDetection: `SarFCOS` only shifts labels by one on the way into the loss and out of the
+post-processing (a (K+1)-th background output would emit label-0 detections from an under-trained model). Input is
+the single-channel image in [0, 1]: mean 0, std 1.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+
+import torch
+from torch import nn
+from torchvision.models.detection import FCOS
+from torchvision.models.detection.anchor_utils import AnchorGenerator
+from torchvision.ops.feature_pyramid_network import FeaturePyramidNetwork, LastLevelP6P7
+
+from sarhub.backbones import FeatureBackbone, create_backbone
+
+# The seven backbones of Table 7.
+DETECTION_BACKBONES = ("resnet18", "resnet50", "resnet101", "senet50", "densenet121", "swin_t", "swin_b")
+
+# Scale (min_size, max_size) of each Table-7 dataset: HRSID / LS-SSDD tiles at 800×800, SSDD at 800–1333.
+DATASET_SCALES = {"hrsid": (800, 800), "ls-ssdd": (800, 800), "ssdd": (800, 1333)}
+
+FPN_CHANNELS = 256
+_STRIDES = (8, 16, 32, 64, 128)
+
+
+class BackboneWithFPN(nn.Module):
+    """Backbone stages C3–C5 → FPN P3–P5 + P6 (from C5) + P7, as the OrderedDict torchvision's FCOS expects."""
+
+    def __init__(self, body: FeatureBackbone, out_channels: int = FPN_CHANNELS):
+        super().__init__()
+        self.body = body
+        in_channels = list(body.out_channels)
+        extra = LastLevelP6P7(in_channels[-1], out_channels)
+        extra.use_P5 = False  # P6 from C5 (MMDetection's 'on_input') even when C5 has `out_channels` channels
+        self.fpn = FeaturePyramidNetwork(in_channels, out_channels, extra_blocks=extra)
+        self.out_channels = out_channels
+
+    def forward(self, x: torch.Tensor) -> OrderedDict[str, torch.Tensor]:
+        features = self.body(x)
+        return self.fpn(OrderedDict((str(i), f) for i, f in enumerate(features)))
+
+
+class SarFCOS(FCOS):
+    """torchvision's FCOS with labels 1..K outside and K class outputs inside (nothing else changed)."""
+
+    def compute_loss(self, targets, head_outputs, anchors, num_anchors_per_level):
+        num_classes = self.head.classification_head.num_classes
+        for t in targets:
+            if len(t["labels"]) and not (1 <= int(t["labels"].min()) and int(t["labels"].max()) <= num_classes):
+                raise ValueError(f"target labels must lie in 1..{num_classes} (0 is background), "
+                                 f"got {t['labels'].tolist()}")
+        targets = [{**t, "labels": t["labels"] - 1} for t in targets]
+        return super().compute_loss(targets, head_outputs, anchors, num_anchors_per_level)
+
+    def postprocess_detections(self, head_outputs, anchors, image_shapes):
+        detections = super().postprocess_detections(head_outputs, anchors, image_shapes)
+        for det in detections:
+            det["labels"] = det["labels"] + 1
+        return detections
+
+
+def build_fcos(
+    backbone_name: str,
+    num_classes: int = 1,
+    weights: str | Path | None = None,
+    min_size: int = 800,
+    max_size: int = 1333,
+    img_size: int | None = None,
+    freeze_bn: bool | None = None,
+    score_thresh: float = 0.05,
+    nms_thresh: float = 0.6,
+    detections_per_img: int = 100,
+    topk_candidates: int = 1000,
+    weights_dir: str | Path | None = None,
+) -> SarFCOS:
+    """torchvision FCOS on a SAR-HUB backbone for `num_classes` object classes (labels 1..num_classes).
+
+    weights: the backbone's weights (Model-Hub name, file, "imagenet" or None for random init).
+    min_size/max_size: the dataset's scale (DATASET_SCALES); images are resized to it and padded to a multiple of 32.
+    img_size: the size Swin is built for (its position tables; any input size works); defaults to min_size.
+    freeze_bn: keep BatchNorm statistics and affine parameters fixed (MMDetection's `norm_eval`, right for small
+    detection batches on a pre-trained backbone); default: frozen when weights are loaded, trained from scratch.
+    """
+    body = create_backbone(backbone_name, in_chans=1, weights=weights, out_indices=(1, 2, 3),
+                           img_size=img_size or min_size, weights_dir=weights_dir)
+    if freeze_bn if freeze_bn is not None else (weights is not None and str(weights).lower() != "scratch"):
+        from timm.layers import freeze_batch_norm_2d
+
+        body.model = freeze_batch_norm_2d(body.model)
+    anchor_generator = AnchorGenerator(sizes=tuple((s,) for s in _STRIDES), aspect_ratios=((1.0,),) * len(_STRIDES))
+    return SarFCOS(
+        BackboneWithFPN(body),
+        num_classes=num_classes,
+        min_size=min_size,
+        max_size=max_size,
+        image_mean=[0.0],
+        image_std=[1.0],
+        anchor_generator=anchor_generator,
+        score_thresh=score_thresh,
+        nms_thresh=nms_thresh,
+        detections_per_img=detections_per_img,
+        topk_candidates=topk_candidates,
+    )
+
+
+def param_groups(model: FCOS, lr: float, weight_decay: float, bias_lr_mult: float = 2.0,
+                 backbone_lr_mult: float = 1.0) -> list[dict]:
+    """Optimiser groups with MMDetection's FCOS recipe: biases at `bias_lr_mult`× lr without decay.
+
+    Norm weights and Swin's position-bias tables get no decay either (MMDetection's Swin recipe; CNN BatchNorms are
+    frozen in fine-tuning anyway). `backbone_lr_mult` scales every backbone group.
+    """
+    groups: dict[tuple[bool, str], list[nn.Parameter]] = {}
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        kind = "bias" if name.endswith(".bias") else ("no_decay" if param.ndim <= 1 or "relative_position" in name
+                                                      else "decay")
+        groups.setdefault((name.startswith("backbone.body."), kind), []).append(param)
+    out = []
+    for (in_backbone, kind), params in groups.items():
+        scale = (backbone_lr_mult if in_backbone else 1.0) * (bias_lr_mult if kind == "bias" else 1.0)
+        out.append({"params": params, "lr": lr * scale, "weight_decay": weight_decay if kind == "decay" else 0.0})
+    return out
+

@@ -1,0 +1,283 @@
+"""Ship-detection readers: COCO json in HRSID's layout (0-based, 1-based and string category ids), VOC xml, the
+real HRSID and SAR-Ship samples, flip/collate, bad input naming the file, and the ship-scene simulator."""
+import json
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from sarhub.data.detection import (CocoDetection, RandomHorizontalFlip, VOCDetection, collate, hflip, read_grey,
+                                   to_coco_gt)
+from sarhub.data.synthetic.ships import simulate_ship_scene, write_coco_ship_dataset, write_voc_ship_dataset
+from sarhub.errors import DataError
+
+W, H = 64, 48
+
+
+def _png(path, rgb=True, value=40):
+    grey = np.full((H, W), value, np.uint8)
+    grey[10:20, 5:30] = 230  # a "ship" at xyxy (5, 10, 30, 20)
+    Image.fromarray(np.stack([grey] * 3, -1) if rgb else grey).save(path)
+
+
+def write_coco(tmp_path, cat_ids=(1,), annotations=None, images=None):
+    """A tiny split in HRSID's layout: images/*.png (R=G=B), annotations/train.json; image 2 has no ship."""
+    (tmp_path / "images").mkdir(exist_ok=True)
+    (tmp_path / "annotations").mkdir(exist_ok=True)
+    for i in (1, 2):
+        _png(tmp_path / "images" / f"P{i:04d}_0_800_0_800.png")
+    images = images or [{"file_name": f"P{i:04d}_0_800_0_800.png", "height": H, "width": W, "id": i} for i in (1, 2)]
+    if annotations is None:
+        annotations = [
+            {"segmentation": [[5, 10, 30, 10, 30, 20, 5, 20]], "area": 201.0, "iscrowd": 0, "image_id": 1,
+             "bbox": [5, 10, 25, 10], "category_id": cat_ids[0], "id": 7},
+            {"segmentation": [], "area": 30.0, "iscrowd": 0, "image_id": 1, "bbox": [40, 30, 6, 5],
+             "category_id": cat_ids[-1], "id": 8},
+        ]
+    data = {"info": {}, "images": images, "annotations": annotations,
+            "categories": [{"supercategory": "ship", "id": c, "name": f"ship{k}"} for k, c in enumerate(cat_ids)]}
+    path = tmp_path / "annotations" / "train.json"
+    path.write_text(json.dumps(data))
+    return path, tmp_path / "images"
+
+
+@pytest.mark.parametrize("cat_ids", [(0,), (1,), ("ship",), (0, 1), ("cargo", "tanker")])
+def test_coco_reader_maps_any_category_ids_to_1_based_labels(tmp_path, cat_ids):
+    ann, images = write_coco(tmp_path, cat_ids)
+    ds = CocoDetection(ann, images)
+    assert len(ds) == 2 and ds.category_ids == list(cat_ids) and ds.num_classes == len(cat_ids)
+    item = ds[0]
+    assert item["image"].dtype == torch.float32 and item["image"].shape == (1, H, W)
+    assert float(item["image"].max()) == pytest.approx(230 / 255)
+    assert item["boxes"].dtype == torch.float32 and item["labels"].dtype == torch.int64
+    assert item["boxes"].tolist() == [[5, 10, 30, 20], [40, 30, 46, 35]]
+    assert item["labels"].tolist() == [1, len(cat_ids)]
+    assert item["image_id"] == 1 and item["path"].endswith("P0001_0_800_0_800.png")
+    empty = ds[1]  # images without ships are kept
+    assert empty["boxes"].shape == (0, 4) and empty["labels"].shape == (0,)
+    gt = to_coco_gt(ds)
+    assert [c["id"] for c in gt["categories"]] == list(cat_ids)
+    assert [a["category_id"] for a in gt["annotations"]] == [cat_ids[0], cat_ids[-1]]
+    assert gt["annotations"][0]["bbox"] == [5, 10, 25, 10] and gt["annotations"][0]["area"] == 201.0  # file's area
+
+
+def test_crowd_regions_are_not_trained_on_but_kept_for_evaluation(tmp_path):
+    anns = [{"area": 50, "iscrowd": 1, "image_id": 1, "bbox": [0, 0, 10, 5], "category_id": 1, "id": 1},
+            {"area": 20, "iscrowd": 0, "image_id": 1, "bbox": [20, 20, 4, 5], "category_id": 1, "id": 2}]
+    ds = CocoDetection(*write_coco(tmp_path, annotations=anns))
+    assert ds[0]["boxes"].tolist() == [[20, 20, 24, 25]]
+    assert [a["iscrowd"] for a in to_coco_gt(ds)["annotations"]] == [1, 0]
+
+
+@pytest.mark.parametrize("bbox, what", [([5, 10, 0, 10], "degenerate"), ([5, 10, 25, -1], "degenerate"),
+                                        ([50, 10, 25, 10], "outside"), ([-2, 10, 5, 5], "outside")])
+def test_bad_box_names_file_and_annotation_or_is_dropped_with_a_warning(tmp_path, bbox, what):
+    anns = [{"area": 1, "iscrowd": 0, "image_id": 1, "bbox": bbox, "category_id": 1, "id": 42},
+            {"area": 1, "iscrowd": 0, "image_id": 1, "bbox": [1, 1, 3, 3], "category_id": 1, "id": 43}]
+    ann, images = write_coco(tmp_path, annotations=anns)
+    with pytest.raises(DataError, match=rf"train\.json: annotation id 42 \(image P0001.*{what}"):
+        CocoDetection(ann, images)
+    with pytest.warns(UserWarning, match="dropped 1 bad box"):
+        ds = CocoDetection(ann, images, drop_bad_boxes=True)
+    assert ds[0]["boxes"].tolist() == [[1, 1, 4, 4]]
+
+
+def test_coco_bad_input_is_one_line_naming_the_file(tmp_path):
+    ann, images = write_coco(tmp_path)
+    (images / "P0002_0_800_0_800.png").unlink()
+    with pytest.raises(DataError, match=r"P0002_0_800_0_800\.png: image listed in train\.json"):
+        CocoDetection(ann, images)
+    ann, images = write_coco(tmp_path)
+    ann.write_text('{"images": [')
+    with pytest.raises(DataError, match=r"train\.json: not valid JSON") as err:
+        CocoDetection(ann, images)
+    assert "\n" not in str(err.value)
+    with pytest.raises(DataError, match=r"missing\.json: annotation file not found"):
+        CocoDetection(tmp_path / "missing.json", images)
+    ann, images = write_coco(tmp_path, annotations=[
+        {"area": 1, "iscrowd": 0, "image_id": 1, "bbox": [1, 1, 3, 3], "category_id": 5, "id": 9}])
+    with pytest.raises(DataError, match=r"train\.json: annotation 9: unknown category id 5"):
+        CocoDetection(ann, images)
+    ann, images = write_coco(tmp_path, cat_ids=("ship",), annotations=[
+        {"area": 1, "iscrowd": 0, "image_id": 1, "bbox": [1, 1, 3, 3], "category_id": 1, "id": 9}])
+    with pytest.raises(DataError, match="unknown category id 1"):  # string "ship" is not int 1
+        CocoDetection(ann, images)
+    ann, images = write_coco(tmp_path, images=[{"file_name": "P0001_0_800_0_800.png", "height": 99, "width": W,
+                                                "id": 1}])
+    ds = CocoDetection(ann, images)
+    with pytest.raises(DataError, match=r"P0001_0_800_0_800\.png: image is 64×48"):
+        ds[0]
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA"])
+def test_grey_files_of_any_mode_read_exactly_as_one_channel(tmp_path, mode):
+    grey = np.random.default_rng(0).integers(0, 256, (H, W), dtype=np.uint8)
+    Image.fromarray(grey).convert(mode).save(tmp_path / "x.png")
+    image = read_grey(tmp_path / "x.png")
+    assert image.shape == (1, H, W) and torch.equal(image[0], torch.from_numpy(grey).float() / 255)
+
+
+def test_colour_image_is_averaged(tmp_path):
+    rgb = np.zeros((H, W, 3), np.uint8)
+    rgb[..., 0] = 255
+    Image.fromarray(rgb).save(tmp_path / "c.png")
+    assert torch.allclose(read_grey(tmp_path / "c.png"), torch.full((1, H, W), 1 / 3))
+
+
+def test_hflip_mirrors_boxes_with_the_image(tmp_path):
+    ds = CocoDetection(*write_coco(tmp_path))
+    item = ds[0]
+    flipped = hflip(item)
+    assert flipped["boxes"].tolist() == [[34, 10, 59, 20], [18, 30, 24, 35]]
+    x1, y1, x2, y2 = flipped["boxes"][0].int().tolist()
+    assert float(flipped["image"][0, y1:y2, x1:x2].min()) == pytest.approx(230 / 255)  # the ship moved with its box
+    assert torch.equal(hflip(flipped)["boxes"], item["boxes"]) and torch.equal(hflip(flipped)["image"], item["image"])
+    assert torch.equal(RandomHorizontalFlip(p=1.0)(item)["boxes"], flipped["boxes"])
+    assert RandomHorizontalFlip(p=0.0)(item) is item
+    ds_aug = CocoDetection(*write_coco(tmp_path), transform=RandomHorizontalFlip(p=1.0))
+    assert torch.equal(ds_aug[0]["boxes"], flipped["boxes"])
+
+
+def test_collate_gives_torchvision_images_and_targets(tmp_path):
+    ds = CocoDetection(*write_coco(tmp_path))
+    images, targets = collate([ds[0], ds[1]])
+    assert len(images) == 2 and images[0].shape == (1, H, W)
+    assert targets[0]["boxes"].shape == (2, 4) and targets[1]["labels"].shape == (0,)
+    assert [t["image_id"] for t in targets] == [1, 2] and "image" not in targets[0]
+
+
+def _voc_xml(filename, objects, size=(W, H)):
+    objs = "".join(
+        f"<object><name>{name}</name><pose>Unspecified</pose><truncated>0</truncated><Difficult>{diff}</Difficult>"
+        f"<bndbox><xmin>{b[0]}</xmin><ymin>{b[1]}</ymin><xmax>{b[2]}</xmax><ymax>{b[3]}</ymax></bndbox></object>"
+        for name, b, diff in objects)
+    return (f'<annotation verified="no"><folder>split</folder><filename>{filename}</filename>'
+            f"<size><width>{size[0]}</width><height>{size[1]}</height><depth>3</depth></size>"
+            f"<segmented>0</segmented>{objs}</annotation>")
+
+
+def write_voc(tmp_path):
+    """SSDD-VOC-like: JPEGImages/, Annotations/, ImageSets/Main/train.txt; <filename> unlike the file (SAR-Ship)."""
+    (tmp_path / "JPEGImages").mkdir()
+    (tmp_path / "Annotations").mkdir()
+    (tmp_path / "ImageSets" / "Main").mkdir(parents=True)
+    _png(tmp_path / "JPEGImages" / "000001.png", rgb=False)
+    Image.open(tmp_path / "JPEGImages" / "000001.png").convert("RGB").save(tmp_path / "JPEGImages" / "000002.jpg")
+    _png(tmp_path / "JPEGImages" / "000003.png")
+    (tmp_path / "Annotations" / "000001.xml").write_text(
+        _voc_xml("x.jpg", [("ship", (5, 10, 30, 20), 0), ("ship", (40, 30, 46, 35), 1)]))
+    (tmp_path / "Annotations" / "000002.xml").write_text(_voc_xml("y.jpg", []))
+    (tmp_path / "Annotations" / "000003.xml").write_text(_voc_xml("z.jpg", [("boat", (1, 1, 9, 9), 0)]))
+    (tmp_path / "ImageSets" / "Main" / "train.txt").write_text("000001\n000002\n")
+    return tmp_path / "Annotations", tmp_path / "JPEGImages"
+
+
+def test_voc_reader_on_written_xml(tmp_path):
+    ann, images = write_voc(tmp_path)
+    ds = VOCDetection(ann, images)
+    assert len(ds) == 3 and ds.classes == ["boat", "ship"] and ds.category_ids == [1, 2]
+    item = ds[0]
+    assert item["image"].shape == (1, H, W) and item["image_id"] == 0
+    assert item["boxes"].tolist() == [[5, 10, 30, 20], [40, 30, 46, 35]] and item["labels"].tolist() == [2, 2]
+    assert ds[1]["boxes"].shape == (0, 4) and ds[1]["path"].endswith("000002.jpg")  # found by stem, any extension
+    split = VOCDetection(ann, images, ids=tmp_path / "ImageSets/Main/train.txt", classes=["ship"],
+                         keep_difficult=False)
+    assert len(split) == 2 and split[0]["boxes"].tolist() == [[5, 10, 30, 20]]
+    gt = to_coco_gt(split)
+    assert gt["annotations"][0]["bbox"] == [5, 10, 25, 10] and gt["annotations"][0]["area"] == 250
+    assert [im["id"] for im in gt["images"]] == [0, 1]
+
+
+def test_voc_bad_input_names_the_file(tmp_path):
+    ann, images = write_voc(tmp_path)
+    with pytest.raises(DataError, match=r"Annotations: object names \['boat'\] are not among"):
+        VOCDetection(ann, images, classes=["ship"])
+    (ann / "000001.xml").write_text(_voc_xml("x.jpg", [("ship", (30, 10, 30, 20), 0)]))
+    with pytest.raises(DataError, match=r"000001\.xml: annotation <object> 0 \(image 000001\.png\).*degenerate"):
+        VOCDetection(ann, images)
+    (ann / "000001.xml").write_text(_voc_xml("x.jpg", [("ship", (30, 10, 70, 20), 0)]))
+    with pytest.raises(DataError, match=r"000001\.xml: .*outside the 64×48 image"):
+        VOCDetection(ann, images)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert VOCDetection(ann, images, drop_bad_boxes=True)[0]["boxes"].shape == (0, 4)
+    assert any("000001.xml" in str(w.message) for w in caught)
+    (ann / "000001.xml").write_text("<annotation><object>")
+    with pytest.raises(DataError, match=r"000001\.xml: not valid XML"):
+        VOCDetection(ann, images)
+    (ann / "000001.xml").write_text(_voc_xml("x.jpg", []))
+    (images / "000003.png").unlink()
+    with pytest.raises(DataError, match=r"000003\.jpg: image for 000003\.xml not found"):
+        VOCDetection(ann, images)
+    with pytest.raises(DataError, match=r"nope\.txt: split file not found"):
+        VOCDetection(ann, images, ids=tmp_path / "nope.txt")
+
+
+def test_corrupt_image_names_the_file(tmp_path):
+    ann, images = write_coco(tmp_path)
+    (images / "P0001_0_800_0_800.png").write_bytes(b"not a png")
+    with pytest.raises(DataError, match=r"P0001_0_800_0_800\.png: cannot be read"):
+        CocoDetection(ann, images)[0]
+
+
+def test_real_sar_ship_voc_chips(shared_data):
+    root = shared_data / "sar_ship"
+    if not root.is_dir():
+        pytest.skip("sar_ship sample absent")
+    ds = VOCDetection(root / "annotations_voc", root / "images")
+    assert len(ds) == 12 and ds.classes == ["ship"]
+    items = [ds[i] for i in range(len(ds))]
+    assert sum(len(it["boxes"]) for it in items) == 68
+    assert all(it["image"].shape == (1, 256, 256) for it in items)  # L and R=G=B RGB JPEGs both become 1 channel
+    assert all(((it["boxes"] >= 0) & (it["boxes"] <= 256)).all() for it in items)
+
+
+def test_real_hrsid_json(shared_data):
+    root = shared_data / "hrsid"
+    if not (root / "derived_boxes_from_instance_masks_coco.json").is_file():
+        pytest.skip("HRSID sample absent")
+    ds = CocoDetection(root / "derived_boxes_from_instance_masks_coco.json", root)
+    assert len(ds) == 4 and ds.classes == ["ship"]
+    assert sum(len(r.boxes) for r in ds.records) == 146
+    item = ds[0]
+    assert item["image"].shape == (1, 800, 800) and len(item["boxes"]) == 10
+    assert len(to_coco_gt(ds)["annotations"]) == 146
+
+
+def test_simulated_scenes_have_varied_ships_empty_images_and_coast():
+    rng = np.random.default_rng(0)
+    scenes = [simulate_ship_scene(rng, 128) for _ in range(40)]
+    counts = [len(b) for _, b, _ in scenes]
+    assert 2 <= counts.count(0) <= 15 and max(counts) >= 4
+    assert sum(land.any() for _, _, land in scenes) >= 3
+    lengths = [max(x2 - x1, y2 - y1) for _, boxes, _ in scenes for x1, y1, x2, y2, _ in boxes]
+    assert min(lengths) < 12 and max(lengths) > 25
+    for image, boxes, land in scenes:
+        assert image.dtype == np.uint8 and image.shape == (128, 128)
+        sea = np.median(image[~land])
+        for x1, y1, x2, y2, area in boxes:
+            assert 0 <= x1 < x2 <= 128 and 0 <= y1 < y2 <= 128 and 0 < area <= (x2 - x1) * (y2 - y1)
+            assert image[y1:y2, x1:x2].max() > 3 * sea  # bright against the clutter
+
+
+def test_simulated_coco_and_voc_sets_are_deterministic_and_readable(tmp_path):
+    a = write_coco_ship_dataset(tmp_path / "a", n_train=6, n_test=3, size=64, seed=1)
+    b = write_coco_ship_dataset(tmp_path / "b", n_train=6, n_test=3, size=64, seed=1)
+    c = write_coco_ship_dataset(tmp_path / "c", n_train=2, n_test=3, size=64, seed=2)
+    assert (a / "annotations/train.json").read_text() == (b / "annotations/train.json").read_text()
+    assert [p.read_bytes() for p in sorted((a / "images").glob("*.png"))] == \
+        [p.read_bytes() for p in sorted((b / "images").glob("*.png"))]
+    assert (a / "annotations/test.json").read_text() != (c / "annotations/test.json").read_text()
+    data = json.loads((a / "annotations/train.json").read_text())
+    assert data["categories"] == [{"supercategory": "ship", "id": 1, "name": "ship"}]
+    assert {"segmentation", "area", "iscrowd", "image_id", "bbox", "category_id", "id"} <= set(data["annotations"][0])
+    train = CocoDetection(a / "annotations/train.json", a / "images")
+    test = CocoDetection(a / "annotations/test.json", a / "images")
+    assert len(train) == 6 and len(test) == 3 and train[0]["image"].shape == (1, 64, 64)
+    voc = write_voc_ship_dataset(tmp_path / "voc", n_train=6, n_test=3, size=64, seed=1)
+    vtest = VOCDetection(voc / "Annotations", voc / "JPEGImages", ids=voc / "ImageSets/Main/test.txt")
+    assert len(vtest) == 3 and vtest.classes == ["ship"]
+    for r_coco, r_voc in zip(test.records, vtest.records):  # the same scenes in both formats
+        assert np.array_equal(r_coco.boxes, r_voc.boxes)
