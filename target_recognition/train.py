@@ -44,6 +44,9 @@ def get_parser():
     p.add_argument("--step-size", type=int, default=100, help="StepLR period in epochs")
     p.add_argument("--step-gamma", type=float, default=0.5)
     p.add_argument("--runs", type=int, default=1, help="repeat with seeds seed, seed+1, ...; mean ± std")
+    p.add_argument("--augment", action="store_true",
+                   help="random translation (reflect-padded crop, ±1/8 of the size) and horizontal flip in training; "
+                        "the paper used none")
     p.add_argument("--sim-per-class", type=int, default=40)
     return p
 
@@ -78,12 +81,13 @@ def open_datasets(args, out: Path):
 
             root = simulated_mstar_root(args.sim_per_class, args.sim_per_class, seed=0)
         size = args.img_size if args.img_size != args.crop else None
-        train = MSTARDataset(root, "train", args.crop, size)
+        augment = translation_augment(args.img_size) if args.augment else None
+        train = MSTARDataset(root, "train", args.crop, size, transform=augment)
         if args.fraction < 1.0:
             list_file = Path(args.split_dir or out) / f"mstar_train_{int(round(args.fraction * 100))}pct_seed{args.seed}.txt"
             if not list_file.is_file():
                 write_list_file(list_file, make_subset(train.items, args.fraction, args.seed))
-            train = MSTARDataset(root, "train", args.crop, size, list_file=list_file)
+            train = MSTARDataset(root, "train", args.crop, size, list_file=list_file, transform=augment)
         return train, MSTARDataset(root, "test", args.crop, size)
     split_dir = args.split_dir or out
     if args.dataset == "opensarship":
@@ -91,6 +95,12 @@ def open_datasets(args, out: Path):
         return (OpenSARShipDataset(args.data_root, "train", **kw), OpenSARShipDataset(args.data_root, "test", **kw))
     kw = dict(image_size=args.img_size, seed=args.seed, split_dir=split_dir)
     return FUSARShipDataset(args.data_root, "train", **kw), FUSARShipDataset(args.data_root, "test", **kw)
+
+
+def translation_augment(size: int):
+    from torchvision.transforms import v2
+
+    return v2.Compose([v2.RandomCrop(size, padding=size // 8, padding_mode="reflect"), v2.RandomHorizontalFlip()])
 
 
 def optimizer_factory(args):
