@@ -1,0 +1,92 @@
+"""Detection (FCOS) and segmentation (DeepLabV3) throughput per backbone: training and evaluation images/s.
+
+    python benchmarks/task_throughput.py [--task detection|segmentation|both] [--size 256] [--batch 2] [--steps 3]
+
+Runs each backbone on random single-channel images of the given size (detection: two boxes per image) and prints
+a table; the baseline column is ResNet-18, the ratio the speed relative to it.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from sarhub.models.detection import DETECTION_BACKBONES, build_fcos
+from sarhub.models.segmentation import SEGMENTATION_BACKBONES, build_deeplabv3
+
+
+def rate(fn, images: int, steps: int) -> float:
+    fn()  # warm-up
+    start = time.perf_counter()
+    for _ in range(steps):
+        fn()
+    return images * steps / (time.perf_counter() - start)
+
+
+def bench_detection(name: str, size: int, batch: int, steps: int, device: torch.device) -> tuple[float, float]:
+    model = build_fcos(name, 1, min_size=size, max_size=size).to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+    images = [torch.rand(1, size, size, device=device) for _ in range(batch)]
+    box = torch.tensor([[10.0, 10.0, 60.0, 40.0], [size / 2, size / 2, size / 2 + 30, size / 2 + 50]], device=device)
+    targets = [{"boxes": box, "labels": torch.ones(2, dtype=torch.int64, device=device)} for _ in range(batch)]
+
+    def train():
+        model.train()
+        opt.zero_grad()
+        sum(model(images, targets).values()).backward()
+        opt.step()
+
+    def evaluate():
+        model.eval()
+        with torch.no_grad():
+            model(images)
+
+    return rate(train, batch, steps), rate(evaluate, batch, steps)
+
+
+def bench_segmentation(name: str, size: int, batch: int, steps: int, device: torch.device) -> tuple[float, float]:
+    model = build_deeplabv3(name, 2, img_size=size).to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+    x = torch.rand(batch, 1, size, size, device=device)
+    y = torch.randint(0, 2, (batch, size, size), device=device)
+
+    def train():
+        model.train()
+        opt.zero_grad()
+        out = model(x)
+        (torch.nn.functional.cross_entropy(out["out"], y) + 0.4 * torch.nn.functional.cross_entropy(out["aux"], y)).backward()
+        opt.step()
+
+    def evaluate():
+        model.eval()
+        with torch.no_grad():
+            model(x)
+
+    return rate(train, batch, steps), rate(evaluate, batch, steps)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--task", default="both", choices=["detection", "segmentation", "both"])
+    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--batch", type=int, default=2)
+    p.add_argument("--steps", type=int, default=3)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    args = p.parse_args()
+    device = torch.device(args.device)
+    tasks = ["detection", "segmentation"] if args.task == "both" else [args.task]
+    for task in tasks:
+        names, bench = ((DETECTION_BACKBONES, bench_detection) if task == "detection"
+                        else (SEGMENTATION_BACKBONES, bench_segmentation))
+        print(f"\n{task}, {args.batch} × {args.size}² per step, {args.steps} steps, device {device}")
+        print("| backbone | train img/s | eval img/s | train ratio to resnet18 | eval ratio |\n|---|---|---|---|---|")
+        base = None
+        for name in names:
+            tr, ev = bench(name, args.size, args.batch, args.steps, device)
+            base = base or (tr, ev)
+            print(f"| {name} | {tr:.2f} | {ev:.2f} | {tr / base[0]:.2f} | {ev / base[1]:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
