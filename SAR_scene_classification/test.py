@@ -14,13 +14,12 @@ import statistics
 import sys
 from pathlib import Path
 
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sarhub import create_model
 from sarhub.classification import Preprocess, build_transform, eval_loader, predict, save_confusion_png
-from sarhub.cli import append_result, run_main
+from sarhub.cli import report_result, run_main
 from sarhub.data.scene import open_scene_split
 from sarhub.distributed import cleanup, init_distributed
 from sarhub.drae import DRAEConfig
@@ -136,9 +135,7 @@ def main(argv=None) -> None:
         "gamma_accuracies": " ".join(f"{g}:{a:.2f}" for g, a in gamma_acc.items()),
         "gamma_variance": f"{variance:.3g}" if variance is not None else "", "checkpoint": str(ckpt),
     }
-    if not args.no_append:
-        append_result(Path(args.results), row, COLUMNS)
-        print(f"appended to {Path(args.results).with_suffix('.md')}")
+    report_result(args, row, COLUMNS)
     cleanup()
 
 

@@ -40,15 +40,7 @@ def get_parser():
 
 
 def parse(argv=None):
-    parser = get_parser()
-    pre, _ = parser.parse_known_args(argv)
-    if pre.config is None:
-        parser.set_defaults(config=str(HERE / "configs" / f"{pre.dataset}.yaml"))
-    args = parse_args(parser, argv, HERE / "configs")
-    if args.data_root is None:
-        for key, value in SIMULATOR_DEFAULTS.items():
-            if f"--{key.replace('_', '-')}" not in (argv if argv is not None else sys.argv):
-                setattr(args, key, value)
+    args = parse_args(get_parser(), argv, HERE / "configs", SIMULATOR_DEFAULTS)
     if args.no_drae:
         args.drae_method = "none"
     family = backbone_family(args.model)

@@ -6,7 +6,6 @@ results.md/.csv beside the paper's.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -18,11 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from train import evaluate_detector, open_split  # noqa: E402  (the sibling script)
 
-from sarhub.cli import append_result, run_main  # noqa: E402
+from sarhub.cli import load_run, report_result, run_main, test_parser  # noqa: E402
 from sarhub.data.detection import collate, to_coco_gt  # noqa: E402
 from sarhub.distributed import ShardSampler, cleanup, init_distributed  # noqa: E402
-from sarhub.engine import load_checkpoint  # noqa: E402
-from sarhub.errors import DataError  # noqa: E402
 from sarhub.models.detection import build_fcos  # noqa: E402
 from sarhub.paper import TABLE7, init_label  # noqa: E402
 
@@ -59,20 +56,11 @@ def save_boxes_png(model, dataset, device, path: Path, n: int, score: float = 0.
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--checkpoint", required=True)
-    p.add_argument("--data-root", default=None, help="override the data root stored in the checkpoint")
-    p.add_argument("--init", default=None, help="pre-training source for the table: IMG, OPT, TSX, BEN, OSU, scratch")
+    p = test_parser(__doc__.splitlines()[0], HERE / "results")
     p.add_argument("--images", type=int, default=4, help="test images drawn in the PNG")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--results", default=str(HERE / "results"))
-    p.add_argument("--no-append", action="store_true")
     args = p.parse_args(argv)
     env = init_distributed(args.device)
-    state = load_checkpoint(args.checkpoint)
-    run = argparse.Namespace(**(state.get("args") or {}))
-    if not hasattr(run, "lr_steps"):
-        raise DataError(args.checkpoint, "not an object_detection checkpoint (no training arguments)")
+    state, run = load_run(args.checkpoint, "lr_steps", "object_detection")
     run.data_root = args.data_root or run.data_root
     test_set = open_split(run, "test", False)
     model = build_fcos(run.model, run.num_classes, min_size=run.min_size, max_size=run.max_size,
@@ -95,9 +83,7 @@ def main(argv=None) -> None:
     row = {"model": run.model, "init": init, "dataset": run.dataset, "data": run.data_root or "simulator",
            "epochs": run.epochs, **{k: scores[k] for k in ("AP", "AP50", "AP75", "AP_S")},
            "paper_AP": paper[0] if paper else "", "paper_AP50": paper[1] if paper else "", "checkpoint": str(ckpt)}
-    if not args.no_append:
-        append_result(Path(args.results), row, COLUMNS)
-        print(f"appended to {Path(args.results).with_suffix('.md')}")
+    report_result(args, row, COLUMNS)
     cleanup()
 
 

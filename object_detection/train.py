@@ -66,17 +66,9 @@ def get_parser():
 
 
 def parse(argv=None):
-    parser = get_parser()
-    pre, _ = parser.parse_known_args(argv)
-    if pre.config is None and (HERE / "configs" / f"{pre.dataset}.yaml").is_file():
-        parser.set_defaults(config=str(HERE / "configs" / f"{pre.dataset}.yaml"))
-    args = parse_args(parser, argv, HERE / "configs")
+    args = parse_args(get_parser(), argv, HERE / "configs", SIMULATOR_DEFAULTS)
     if args.data_root is None:
-        given = argv if argv is not None else sys.argv
         args.dataset = "simulated"
-        for key, value in SIMULATOR_DEFAULTS.items():
-            if f"--{key.replace('_', '-')}" not in given:
-                setattr(args, key, value)
     args.lr = args.lr or 0.005
     args.weight_decay = 0.001 if args.weight_decay is None else args.weight_decay
     args.batch_size = args.batch_size or 4

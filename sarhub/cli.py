@@ -38,10 +38,15 @@ def common_parser(description: str) -> argparse.ArgumentParser:
 
 
 def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None,
-               config_dir: Path | None = None) -> argparse.Namespace:
-    """Parse twice: first `--config` (a path, or a name looked up in `config_dir`), whose keys become defaults,
-    then everything else, so the command line always wins over the config file."""
+               config_dir: Path | None = None, simulator_defaults: dict | None = None) -> argparse.Namespace:
+    """Parse twice: first `--config` (a path, or a name looked up in `config_dir`; without one, the parser's
+    `--dataset` value names `<config_dir>/<dataset>.yaml` when it exists), whose keys become defaults, then
+    everything else, so the command line always wins over the config file. Without `--data-root` the script runs
+    on its simulator, and `simulator_defaults` replace every value not given on the command line (short CPU runs)."""
     pre, _ = parser.parse_known_args(argv)
+    dataset = getattr(pre, "dataset", None)
+    if pre.config is None and config_dir is not None and dataset and (config_dir / f"{dataset}.yaml").is_file():
+        pre.config = str(config_dir / f"{dataset}.yaml")
     if pre.config:
         path = Path(pre.config)
         if not path.is_file() and config_dir is not None:
@@ -54,7 +59,44 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = Non
         if unknown:
             parser.error(f"{path}: unknown key(s) {', '.join(unknown)}")
         parser.set_defaults(**{k.replace("-", "_"): v for k, v in values.items()})
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if getattr(args, "data_root", None) is None and simulator_defaults:
+        given = list(sys.argv[1:] if argv is None else argv)
+        for key, value in simulator_defaults.items():
+            flag = f"--{key.replace('_', '-')}"
+            if not any(a == flag or a.startswith(flag + "=") for a in given):
+                setattr(args, key, value)
+    return args
+
+
+def test_parser(description: str, results: Path) -> argparse.ArgumentParser:
+    """Arguments every task's test.py shares."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--checkpoint", required=True, help="a checkpoint written by the task's train.py")
+    p.add_argument("--data-root", default=None, help="override the data root stored in the checkpoint")
+    p.add_argument("--init", default=None, help="pre-training source for the table: IMG, OPT, TSX, BEN, OSU, scratch")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--results", default=str(results), help="results table path without extension")
+    p.add_argument("--no-append", action="store_true", help="print only, do not append to the results table")
+    return p
+
+
+def load_run(checkpoint: str | Path, required: str, task: str) -> tuple[dict, argparse.Namespace]:
+    """(checkpoint state, its training arguments); DataError when it was not written by `task`'s train.py."""
+    from sarhub.engine import load_checkpoint
+
+    state = load_checkpoint(checkpoint)
+    run = argparse.Namespace(**(state.get("args") or {}))
+    if not hasattr(run, required):
+        raise DataError(checkpoint, f"not a {task} checkpoint (its training arguments lack {required!r})")
+    return state, run
+
+
+def report_result(args: argparse.Namespace, row: dict, columns: Sequence[str]) -> None:
+    """Append a test.py row to the task's results table unless --no-append."""
+    if not args.no_append:
+        append_result(Path(args.results), row, columns)
+        print(f"appended to {Path(args.results).with_suffix('.md')}")
 
 
 def load_yaml(path: Path) -> dict:

@@ -8,7 +8,6 @@ leaves a half-written checkpoint, and they load with `weights_only=True`.
 """
 from __future__ import annotations
 
-import csv
 import json
 import math
 import os

@@ -6,7 +6,6 @@ trained it with softmax cross-entropy on the multi-hot target, which is normalis
 from __future__ import annotations
 
 import itertools
-import math
 
 import torch
 import torch.distributed as dist

@@ -9,7 +9,6 @@ recall are printed too.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -21,10 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from train import collate, evaluate_segmentation, open_split  # noqa: E402  (the sibling script)
 
-from sarhub.cli import append_result, run_main  # noqa: E402
+from sarhub.cli import load_run, report_result, run_main, test_parser  # noqa: E402
 from sarhub.distributed import ShardSampler, cleanup, init_distributed  # noqa: E402
-from sarhub.engine import load_checkpoint  # noqa: E402
-from sarhub.errors import DataError  # noqa: E402
 from sarhub.models.segmentation import build_deeplabv3  # noqa: E402
 from sarhub.paper import TABLE8, init_label  # noqa: E402
 
@@ -60,20 +57,11 @@ def save_panel(model, dataset, device, path: Path, n: int) -> None:
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--checkpoint", required=True)
-    p.add_argument("--data-root", default=None, help="override the data root stored in the checkpoint")
-    p.add_argument("--init", default=None, help="initialisation label for the table (IMG, OPT, TSX, BEN, OSU)")
+    p = test_parser(__doc__.splitlines()[0], HERE / "results")
     p.add_argument("--panel", type=int, default=4, help="tiles in the PNG panel (0: none)")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--results", default=str(HERE / "results"))
-    p.add_argument("--no-append", action="store_true")
     args = p.parse_args(argv)
     env = init_distributed(args.device)
-    state = load_checkpoint(args.checkpoint)
-    run = argparse.Namespace(**(state.get("args") or {}))
-    if not hasattr(run, "crop_size"):
-        raise DataError(args.checkpoint, "not a semantic_segmentation checkpoint (no training arguments)")
+    state, run = load_run(args.checkpoint, "crop_size", "semantic_segmentation")
     run.data_root = args.data_root or run.data_root
     test_set = open_split(run, "test")
     model = build_deeplabv3(run.model, 2, aux=not run.no_aux, in_chans=run.in_chans, img_size=run.img_size)
@@ -98,9 +86,7 @@ def main(argv=None) -> None:
            "cpa_building": scores["cpa_building"], "miou": scores["miou"], "P": scores["mean_precision"],
            "R": scores["mean_recall"], "paper (CPA/mIoU/P/R)": "/".join(f"{v:.2f}" for v in paper) if paper else "",
            "checkpoint": str(ckpt)}
-    if not args.no_append:
-        append_result(Path(args.results), row, COLUMNS)
-        print(f"appended to {Path(args.results).with_suffix('.md')}")
+    report_result(args, row, COLUMNS)
     cleanup()
 
 

@@ -56,12 +56,7 @@ def get_parser():
 
 
 def parse(argv=None):
-    args = parse_args(get_parser(), argv, HERE / "configs")
-    if args.data_root is None:
-        given = argv if argv is not None else sys.argv
-        for key, value in SIMULATOR_DEFAULTS.items():
-            if f"--{key.replace('_', '-')}" not in given:
-                setattr(args, key, value)
+    args = parse_args(get_parser(), argv, HERE / "configs", SIMULATOR_DEFAULTS)
     args.output = args.output or str(Path("runs") / f"seg_{args.model}")
     return args
 

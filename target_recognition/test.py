@@ -16,11 +16,9 @@ from train import open_datasets  # noqa: E402  (the sibling script)
 
 from sarhub import create_model  # noqa: E402
 from sarhub.classification import Preprocess, eval_loader, predict, save_confusion_png  # noqa: E402
-from sarhub.cli import append_result, run_main  # noqa: E402
+from sarhub.cli import load_run, report_result, run_main, test_parser  # noqa: E402
 from sarhub.distributed import cleanup, init_distributed  # noqa: E402
 from sarhub.drae import DRAEConfig  # noqa: E402
-from sarhub.engine import load_checkpoint  # noqa: E402
-from sarhub.errors import DataError  # noqa: E402
 from sarhub.metrics.classification import classification_report  # noqa: E402
 from sarhub.paper import TABLE6, init_label  # noqa: E402
 
@@ -36,20 +34,11 @@ def setting_name(run: argparse.Namespace) -> str:
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--checkpoint", required=True)
-    p.add_argument("--data-root", default=None, help="override the data root stored in the checkpoint")
-    p.add_argument("--init", default=None, help="pre-training source for the table: IMG, OPT, TSX, BEN, OSU, scratch")
+    p = test_parser(__doc__.splitlines()[0], HERE / "results")
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--results", default=str(HERE / "results"))
-    p.add_argument("--no-append", action="store_true")
     args = p.parse_args(argv)
     env = init_distributed(args.device)
-    state = load_checkpoint(args.checkpoint)
-    run = argparse.Namespace(**(state.get("args") or {}))
-    if not hasattr(run, "fraction"):
-        raise DataError(args.checkpoint, "not a target_recognition checkpoint (no training arguments)")
+    state, run = load_run(args.checkpoint, "fraction", "target_recognition")
     run.data_root = args.data_root or run.data_root
     ckpt = Path(args.checkpoint)
     train_set, test_set = open_datasets(run, Path(run.output))
@@ -78,9 +67,7 @@ def main(argv=None) -> None:
            "train_images": len(train_set), "epochs": run.epochs, "accuracy": report["top1"],
            "macro_f1": report["macro_f1"], "paper_accuracy": paper if paper is not None else "",
            "checkpoint": str(ckpt)}
-    if not args.no_append:
-        append_result(Path(args.results), row, COLUMNS)
-        print(f"appended to {Path(args.results).with_suffix('.md')}")
+    report_result(args, row, COLUMNS)
     cleanup()
 
 

@@ -52,16 +52,7 @@ def get_parser():
 
 
 def parse(argv=None):
-    parser = get_parser()
-    pre, _ = parser.parse_known_args(argv)
-    if pre.config is None:
-        parser.set_defaults(config=str(HERE / "configs" / f"{pre.dataset}.yaml"))
-    args = parse_args(parser, argv, HERE / "configs")
-    if args.data_root is None:
-        given = argv if argv is not None else sys.argv
-        for key, value in SIMULATOR_DEFAULTS.items():
-            if f"--{key.replace('_', '-')}" not in given:
-                setattr(args, key, value)
+    args = parse_args(get_parser(), argv, HERE / "configs", SIMULATOR_DEFAULTS)
     swin = backbone_family(args.model) == "swin"
     args.optimizer = args.optimizer or ("adamw" if swin else "sgd")
     args.lr = args.lr or (5e-4 if args.optimizer == "adamw" else 0.01)

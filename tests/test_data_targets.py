@@ -3,7 +3,6 @@ FUSAR-Ship, and one clear error naming the file for each kind of bad input."""
 import numpy as np
 import pytest
 import tifffile
-import torch
 from PIL import Image
 
 from sarhub.data.synthetic.targets import simulate_chip, write_mstar_folders, write_phoenix

@@ -1,23 +1,16 @@
 """object_detection/train.py and test.py on tiny simulated ship scenes and on the real SAR-Ship chips; bad input."""
-import os
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from sarhub.engine import load_checkpoint
+from scripts import run_script
 
-TASK = Path(__file__).resolve().parents[1] / "object_detection"
 TINY = ["--sim-train", "8", "--sim-test", "4", "--batch-size", "4", "--workers", "0", "--warmup-iters", "2"]
 
 
 def run(args, tmp_path, check=True):
-    env = {**os.environ, "SARHUB_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run(args, cwd=TASK, env=env, capture_output=True, text=True, timeout=600)
-    if check and proc.returncode:
-        raise AssertionError(f"{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
-    return proc
+    return run_script("object_detection", args, tmp_path, check)
 
 
 @pytest.mark.slow

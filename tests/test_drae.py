@@ -1,5 +1,4 @@
 """DRAE against values worked out by hand from the paper's equations (Eq. 3–7), and its output range."""
-import math
 
 import numpy as np
 import pytest

@@ -1,8 +1,6 @@
 """The predecessor paper's tools (GRSL 2020) wired into the scene scripts: bagging with a vote, transitive transfer
 (optical image folders -> SAR, frozen backbone), log transform, top-2 metric."""
-import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -40,7 +38,6 @@ def test_log_transform_compresses_16bit_range():
 
 @pytest.mark.slow
 def test_bagging_trains_members_and_test_reports_the_vote(tmp_path):
-    task = Path(__file__).resolve().parents[1] / "SAR_scene_classification"
     run([sys.executable, "bagging.py", "--k", "2", *TINY, "--epochs", "1", "--output", str(tmp_path / "bag")], tmp_path)
     members = sorted(str(p) for p in (tmp_path / "bag").glob("bag*/checkpoint_last.pth"))
     assert len(members) == 2

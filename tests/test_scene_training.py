@@ -1,28 +1,20 @@
 """The scene-classification scripts end to end on tiny simulated data: torchrun with 2 CPU processes, a run killed
 mid-epoch and resumed to the same final weights, test.py tables, and bad input reported in one line."""
-import os
-import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from sarhub.engine import load_checkpoint
+from scripts import run_script
 
-REPO = Path(__file__).resolve().parents[1]
-TASK = REPO / "SAR_scene_classification"
 TINY = ["--sim-classes", "3", "--sim-per-class", "12", "--img-size", "32", "--batch-size", "8", "--workers", "0",
         "--model", "resnet18"]
 
 
-def run(args, tmp_path, check=True, **kw):
-    env = {**os.environ, "SARHUB_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
-    proc = subprocess.run(args, cwd=TASK, env=env, capture_output=True, text=True, timeout=600, **kw)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{args} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return proc
+def run(args, tmp_path, check=True):
+    return run_script("SAR_scene_classification", args, tmp_path, check)
 
 
 @pytest.mark.slow

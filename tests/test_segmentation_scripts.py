@@ -1,27 +1,18 @@
 """semantic_segmentation/train.py and test.py end to end on tiny simulated tiles, and bad input in one line."""
-import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from sarhub.engine import load_checkpoint
+from scripts import run_script
 
-REPO = Path(__file__).resolve().parents[1]
-TASK = REPO / "semantic_segmentation"
 TINY = ["--sim-tiles", "10", "--crop-size", "64", "--batch-size", "2", "--workers", "0", "--eval-batch-size", "2"]
 
 
 def run(args, tmp_path, check=True):
-    import os
-
-    env = {**os.environ, "SARHUB_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run(args, cwd=TASK, env=env, capture_output=True, text=True, timeout=600)
-    if check and proc.returncode:
-        raise AssertionError(f"{args} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
-    return proc
+    return run_script("semantic_segmentation", args, tmp_path, check)
 
 
 @pytest.mark.slow

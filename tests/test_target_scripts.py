@@ -1,25 +1,18 @@
 """target_recognition/train.py and test.py on tiny simulated MSTAR chips: subsets written, test scored every epoch,
 several runs summarised, Table-6 row appended."""
 import json
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from sarhub.engine import load_checkpoint
+from scripts import run_script
 
-TASK = Path(__file__).resolve().parents[1] / "target_recognition"
 TINY = ["--sim-per-class", "4", "--img-size", "32", "--batch-size", "8", "--workers", "0", "--model", "resnet18"]
 
 
-def run(args, tmp_path):
-    import os
-
-    env = {**os.environ, "SARHUB_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run(args, cwd=TASK, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, f"{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
-    return proc
+def run(args, tmp_path, check=True):
+    return run_script("target_recognition", args, tmp_path, check)
 
 
 @pytest.mark.slow
