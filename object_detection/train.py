@@ -39,8 +39,8 @@ LAYOUTS = {
     "simulated": {"format": "coco", "train": "annotations/train.json", "test": "annotations/test.json",
                   "images": "images"},
 }
-SIMULATOR_DEFAULTS = {"epochs": 12, "batch_size": 8, "min_size": 128, "max_size": 128, "warmup_iters": 50,
-                      "lr_steps": [8, 11]}
+SIMULATOR_DEFAULTS = {"epochs": 16, "batch_size": 8, "min_size": 128, "max_size": 128, "warmup_iters": 50,
+                      "lr_steps": [12, 15]}
 
 
 def get_parser():
