@@ -18,10 +18,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from explain import default_checkpoint, load_classifier  # noqa: E402  (the sibling script)
+from explain import default_checkpoint, load_classifier, pick_chips  # noqa: E402  (the sibling script)
 
 from sarhub.cli import run_main  # noqa: E402
-from sarhub.data.targets import MSTARDataset  # noqa: E402
 from sarhub.explain import plots  # noqa: E402
 from sarhub.explain.cam import cam_maps, guided_is_plain_gradient, stage_feature_maps  # noqa: E402
 
@@ -45,14 +44,7 @@ def main(argv=None) -> None:
     for label, path in checkpoints.items():
         model, run, mean, std = load_classifier(path, device)
         if raw is None:
-            root = args.data_root or run.get("data_root")
-            if root is None:
-                from sarhub.data.synthetic.targets import simulated_mstar_root
-
-                root = simulated_mstar_root(run.get("sim_per_class", 40), run.get("sim_per_class", 40))
-            data = MSTARDataset(root, args.split, crop=run.get("crop", 128), image_size=run.get("img_size", 128))
-            pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(args.seed))[:args.num_images]
-            raw = torch.stack([data[i]["image"] for i in pick.tolist()])
+            data, pick, raw = pick_chips(run, args)
             labels = [data[i]["label"] for i in pick.tolist()]
             rows_per_image = [{} for _ in range(len(raw))]
             stage_rows = [{} for _ in range(len(raw))]

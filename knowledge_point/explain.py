@@ -46,6 +46,19 @@ def load_classifier(path: str, device: torch.device):
     return model.to(device).eval(), run, mean, std
 
 
+def pick_chips(run: dict, args: argparse.Namespace) -> tuple[MSTARDataset, torch.Tensor, torch.Tensor]:
+    """The seeded random chips every model is explained on: (dataset, indices, images N×1×H×W), prepared as the
+    first checkpoint's training saw them (data root, crop, size); the simulator when it had no data root."""
+    root = args.data_root or run.get("data_root")
+    if root is None:
+        from sarhub.data.synthetic.targets import simulated_mstar_root
+
+        root = simulated_mstar_root(run.get("sim_per_class", 40), run.get("sim_per_class", 40))
+    data = MSTARDataset(root, args.split, crop=run.get("crop", 128), image_size=run.get("img_size", 128))
+    pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(args.seed))[:args.num_images]
+    return data, pick, torch.stack([data[i]["image"] for i in pick.tolist()])
+
+
 def default_checkpoint(out: Path) -> str:
     """Embedded default: a ResNet-18 trained for a few epochs on simulated MSTAR chips (cached in `out`)."""
     ckpt = out / "default_classifier" / "checkpoint_last.pth"
@@ -84,15 +97,8 @@ def main(argv=None) -> None:
     for label, path in checkpoints.items():
         model, run, mean, std = load_classifier(path, device)
         if first is None:
-            root = args.data_root or run.get("data_root")
-            if root is None:
-                from sarhub.data.synthetic.targets import simulated_mstar_root
-
-                root = simulated_mstar_root(run.get("sim_per_class", 40), run.get("sim_per_class", 40))
+            data, pick, raw = pick_chips(run, args)
             size = run.get("img_size", 128)
-            data = MSTARDataset(root, args.split, crop=run.get("crop", 128), image_size=size)
-            pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(args.seed))[:args.num_images]
-            raw = torch.stack([data[i]["image"] for i in pick.tolist()])
             if size % args.grid:
                 raise DataError(None, f"input size {size} is not divisible by --grid {args.grid}")
             pixel_regions = [region_masks(img[0].numpy()) for img in raw]
