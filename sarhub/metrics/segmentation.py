@@ -92,3 +92,35 @@ def segmentation_scores(mat: torch.Tensor, positive: int = BUILDING) -> dict[str
     }
     scores.update({f"iou_{c}": pct(iou[c]) for c in range(mat.shape[0])})
     return scores
+
+
+def land_cover_scores(mat: torch.Tensor, class_names: tuple[str, ...] | None = None) -> dict[str, float]:
+    """Multi-class scores from a K×K confusion matrix (rows truth), in %: overall accuracy (OA), average accuracy
+    (AA, the mean per-class accuracy) and mIoU over the classes present in the truth, plus per-class accuracy/IoU."""
+    mat = mat.double().cpu()
+    tp, truth, predicted = mat.diag(), mat.sum(dim=1), mat.sum(dim=0)
+    present = truth > 0
+    accuracy = tp / truth.clamp_min(1)
+    iou = tp / (truth + predicted - tp).clamp_min(1)
+    names = class_names or tuple(str(c) for c in range(mat.shape[0]))
+    scores = {"overall_accuracy": float(tp.sum() / mat.sum().clamp_min(1)) * 100,
+              "average_accuracy": float(accuracy[present].mean()) * 100,
+              "miou": float(iou[present].mean()) * 100}
+    for c in torch.nonzero(present).flatten().tolist():
+        scores[f"acc_{names[c]}"] = float(accuracy[c]) * 100
+        scores[f"iou_{names[c]}"] = float(iou[c]) * 100
+    return scores
+
+
+def hungarian_mapping(mat: torch.Tensor) -> torch.Tensor:
+    """Cluster → class lookup maximising matched pixels, from a C×K count matrix (rows clusters, columns classes).
+
+    Clusters left without a class (C > K) map to the class they overlap most.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    counts = mat.double().cpu().numpy()
+    rows, cols = linear_sum_assignment(-counts)
+    lookup = torch.as_tensor(counts.argmax(axis=1), dtype=torch.long)
+    lookup[torch.as_tensor(rows, dtype=torch.long)] = torch.as_tensor(cols, dtype=torch.long)
+    return lookup
