@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MANIFEST = REPO / "weights" / "manifest.json"
 ENTRY_FIELDS = ("name", "architecture", "in_chans", "img_size", "pretraining", "num_classes", "file", "sha256",
                 "size", "score", "metric", "source")
+OPTIONAL_FIELDS = ("patch_size",)  # ViT encoders of the MIM pre-training
 
 
 def manifest_path(manifest: str | Path | None = None) -> Path:
@@ -116,7 +117,7 @@ def register(new: dict, manifest: str | Path | None = None) -> None:
     """Add or replace a manifest entry (written atomically)."""
     path = manifest_path(manifest)
     entries = load_manifest(path)
-    entries[new["name"]] = {k: new.get(k) for k in ENTRY_FIELDS}
+    entries[new["name"]] = {k: new.get(k) for k in ENTRY_FIELDS + tuple(k for k in OPTIONAL_FIELDS if k in new)}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps({"weights": sorted(entries.values(), key=lambda e: e["name"])}, indent=1) + "\n")
@@ -132,6 +133,8 @@ def export_checkpoint(checkpoint: str | Path, name: str, out_dir: str | Path, sc
 
     state = load_checkpoint(checkpoint)
     args = state.get("args") or {}
+    if "mask_ratio" in args and "encoder" in args:
+        return _export_mim(state, checkpoint, name, out_dir, score, metric, manifest)
     if "model" not in args or "num_classes" not in args:
         raise DataError(checkpoint, "has no training arguments (model, num_classes): not a sarhub checkpoint")
     model = create_model(args["model"], num_classes=args["num_classes"], in_chans=args.get("in_chans", 1),
@@ -144,6 +147,28 @@ def export_checkpoint(checkpoint: str | Path, name: str, out_dir: str | Path, sc
     new = {"name": name, **meta, "file": file, "sha256": digest, "size": (Path(out_dir) / file).stat().st_size,
            "score": score, "metric": metric,
            "source": f"sarhub run {Path(checkpoint).parent.name} (epoch {state.get('epoch')}), exported from {Path(checkpoint).name}"}
+    register(new, manifest)
+    return new
+
+
+def _export_mim(state: dict, checkpoint: str | Path, name: str, out_dir: str | Path, score: float | None,
+                metric: str, manifest: str | Path | None) -> dict:
+    """A self_supervised/pretrain_mim.py run: export its ViT encoder (no MAE decoder) as a 1-channel timm ViT."""
+    from sarhub.ssl.mae import ENCODERS, GradientMAE
+
+    args = state["args"]
+    model = GradientMAE(args["encoder"], args["img_size"], args["patch_size"], args["decoder_dim"],
+                        args["decoder_depth"], mask_ratio=args["mask_ratio"])
+    model.load_state_dict(state["model"])
+    file = f"{name}.safetensors"
+    meta = {"architecture": ENCODERS.get(args["encoder"], args["encoder"]), "in_chans": 1,
+            "img_size": args["img_size"], "patch_size": args["patch_size"],
+            "pretraining": f"gradient-feature MIM, {args.get('pool_tiles', '?')} unlabelled tiles", "num_classes": 0}
+    tensors = {k: v.contiguous() for k, v in model.encoder.state_dict().items()}
+    digest = save_backbone(tensors, Path(out_dir) / file, meta)
+    new = {"name": name, **meta, "file": file, "sha256": digest, "size": (Path(out_dir) / file).stat().st_size,
+           "score": score, "metric": metric,
+           "source": f"sarhub MIM run {Path(checkpoint).parent.name} (epoch {state.get('epoch')}), encoder only"}
     register(new, manifest)
     return new
 

@@ -1,16 +1,20 @@
-"""Few-shot linear probing of a MIM-pre-trained encoder on MSTAR SOC (frozen encoder, K shots per class, many seeds).
+"""Few-shot evaluation of a MIM-pre-trained encoder on MSTAR SOC: linear probing (frozen) or full fine-tuning.
 
     python fewshot.py --encoder-weights runs/mim/encoder.safetensors --data-root ../../shared/data/mstar_soc \
                       --shots 1,2,5,10,20 --seeds 10
     python fewshot.py --random-init ...        # the same encoder architecture from random initialisation
+    python fewshot.py --finetune --encoder-weights vit_small-mim ...   # full fine-tuning (a Model-Hub name works)
 
 Chips are centre-cropped to 128 before anything else (chip size leaks the class). Features (mean patch token) are
 extracted once; each (K, seed) probe trains LayerNorm → BatchNorm(affine=False) → Linear with AdamW lr 1e-3 on K
-chips per class and is scored on the whole test split. Prints accuracy and macro F1, mean ± 95 % CI over seeds.
+chips per class and is scored on the whole test split. With --finetune, every (K, seed) run instead trains a fresh
+copy of the whole encoder plus the same head (AdamW, encoder lr --ft-lr, head lr --lr, --ft-steps steps). Prints
+accuracy and macro F1, mean ± 95 % CI over seeds, and appends one row per K to the results table.
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 from pathlib import Path
 
@@ -22,7 +26,8 @@ from sarhub.backbones import load_weights  # noqa: E402
 from sarhub.cli import append_result, run_main  # noqa: E402
 from sarhub.data.targets import MSTARDataset  # noqa: E402
 from sarhub.ssl.mae import GradientMAE  # noqa: E402
-from sarhub.ssl.probe import extract_features, few_shot_indices, linear_probe, mean_ci  # noqa: E402
+from sarhub.ssl.probe import (extract_features, few_shot_indices, full_finetune, linear_probe, mean_ci,  # noqa: E402
+                              stack_images)
 
 HERE = Path(__file__).resolve().parent
 
@@ -39,6 +44,9 @@ def main(argv=None) -> None:
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--finetune", action="store_true", help="full fine-tuning instead of the frozen linear probe")
+    p.add_argument("--ft-steps", type=int, default=100)
+    p.add_argument("--ft-lr", type=float, default=1e-4, help="encoder learning rate when fine-tuning")
     p.add_argument("--label", default=None, help="row label in the results table")
     p.add_argument("--results", default=str(HERE / "results"))
     args = p.parse_args(argv)
@@ -59,23 +67,37 @@ def main(argv=None) -> None:
         root = simulated_mstar_root()
     train = MSTARDataset(root, "train", crop=128, image_size=args.img_size)
     test = MSTARDataset(root, "test", crop=128, image_size=args.img_size)
-    train_x, train_y = extract_features(model.features, train, device)
-    test_x, test_y = extract_features(model.features, test, device)
-    label = args.label or ("random init" if args.random_init else Path(args.encoder_weights).parent.name)
-    print(f"{label}: features {tuple(train_x.shape)} train / {tuple(test_x.shape)} test")
+    label = args.label or ("random init" if args.random_init else
+                          Path(args.encoder_weights).parent.name or args.encoder_weights)
+    protocol = "fine-tune" if args.finetune else "linear probe"
+    if args.finetune:
+        train_x, train_y = stack_images(train)
+        test_x, test_y = stack_images(test)
+        pretrained = copy.deepcopy(model.state_dict())
+    else:
+        train_x, train_y = extract_features(model.features, train, device)
+        test_x, test_y = extract_features(model.features, test, device)
+    print(f"{label} ({protocol}): {len(train_y)} train / {len(test_y)} test chips")
     for k in (int(s) for s in args.shots.split(",")):
         accs, f1s = [], []
         for seed in range(args.seeds):
             idx = few_shot_indices(train_y, k, seed)
-            r = linear_probe(train_x[idx], train_y[idx], test_x, test_y, train.num_classes, args.steps, args.lr, seed)
+            if args.finetune:
+                model.load_state_dict(pretrained)
+                r = full_finetune(model.encoder, model.features, model.encoder.embed_dim, train_x[idx], train_y[idx], test_x,
+                                  test_y, train.num_classes, args.ft_steps, args.ft_lr, args.lr, seed=seed,
+                                  device=device)
+            else:
+                r = linear_probe(train_x[idx], train_y[idx], test_x, test_y, train.num_classes, args.steps, args.lr,
+                                 seed)
             accs.append(r["top1"])
             f1s.append(r["macro_f1"])
         (acc, acc_ci), (f1, f1_ci) = mean_ci(accs), mean_ci(f1s)
         print(f"  {k:>3}-shot: accuracy {acc:.2f} ± {acc_ci:.2f} %, macro F1 {f1:.2f} ± {f1_ci:.2f} % ({args.seeds} seeds)")
-        append_result(Path(args.results), {"encoder": label, "shots": k, "seeds": args.seeds, "accuracy": acc,
+        append_result(Path(args.results), {"encoder": label, "protocol": protocol, "shots": k, "seeds": args.seeds, "accuracy": acc,
                                            "accuracy_ci95": acc_ci, "macro_f1": f1, "macro_f1_ci95": f1_ci,
                                            "data": args.data_root or "simulator"},
-                      ("encoder", "shots", "seeds", "accuracy", "accuracy_ci95", "macro_f1", "macro_f1_ci95", "data"))
+                      ("encoder", "protocol", "shots", "seeds", "accuracy", "accuracy_ci95", "macro_f1", "macro_f1_ci95", "data"))
 
 
 if __name__ == "__main__":

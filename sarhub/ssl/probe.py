@@ -67,3 +67,45 @@ def mean_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, f
         return mean, float("nan")
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
     return mean, float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
+
+
+@torch.no_grad()
+def stack_images(dataset: Dataset, batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+    """All images and labels of a dataset as two tensors (read once, reused by every fine-tuning run)."""
+    images, labels = [], []
+    for batch in DataLoader(dataset, batch_size=batch_size):
+        images.append(batch["image"])
+        labels.append(torch.as_tensor(batch["label"]))
+    return torch.cat(images), torch.cat(labels)
+
+
+def full_finetune(model: nn.Module, encode: Callable[[torch.Tensor], torch.Tensor], dim: int,
+                  train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor, test_y: torch.Tensor,
+                  num_classes: int, steps: int = 100, lr: float = 1e-4, head_lr: float = 1e-3,
+                  batch_size: int = 32, seed: int = 0, device: torch.device | str = "cpu") -> dict:
+    """Fine-tune `model` (its `encode` output → probe head) end to end on a few labelled images; score the test set.
+
+    The caller passes a fresh copy of the pre-trained model for every run. AdamW, encoder lr `lr`, head lr `head_lr`,
+    weight decay 0.05, mini-batches drawn with replacement (K·classes may be smaller than a batch).
+    """
+    torch.manual_seed(seed)
+    head = probe_head(dim, num_classes).to(device)
+    for param in model.parameters():
+        param.requires_grad_(True)
+    opt = torch.optim.AdamW([{"params": [p for p in model.parameters() if p.requires_grad], "lr": lr},
+                             {"params": head.parameters(), "lr": head_lr}], weight_decay=0.05)
+    loss_fn = nn.CrossEntropyLoss()
+    model.train()
+    head.train()
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        idx = torch.randint(len(train_x), (min(batch_size, max(2, len(train_x))),), generator=g)
+        opt.zero_grad()
+        loss_fn(head(encode(train_x[idx].to(device))), train_y[idx].to(device)).backward()
+        opt.step()
+    model.eval()
+    head.eval()
+    with torch.no_grad():
+        logits = torch.cat([head(encode(chunk.to(device))).cpu() for chunk in test_x.split(256)])
+    report = classification_report(logits, test_y)
+    return {"top1": report["top1"], "macro_f1": report["macro_f1"]}
