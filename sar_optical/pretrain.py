@@ -28,8 +28,8 @@ from sarhub.fusion.losses import fusion_objective  # noqa: E402
 from sarhub.fusion.models import STRATEGIES, FusionNet  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-# CPU-sized run of the simulator: small widths, 64 px crops of the 128 px patches
-SIMULATOR_DEFAULTS = {"epochs": 25, "batch_size": 16, "widths": [16, 32, 64, 128], "crop": 64}
+# CPU-sized run of the simulator: small widths, 48 px views of the 128 px patches
+SIMULATOR_DEFAULTS = {"epochs": 40, "batch_size": 16, "widths": [16, 32, 64, 128], "crop": 48}
 
 
 def get_parser():

@@ -61,7 +61,7 @@ def main(argv=None) -> None:
     p.add_argument("--data-root", default=None, help="labelled patches (default: the simulator)")
     add_data_args(p)
     p.add_argument("--clusters", type=int, default=None, help="K (default: classes present in the training labels)")
-    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--pixels-per-step", type=int, default=512)
     p.add_argument("--diversity", type=float, default=1.0)
