@@ -7,8 +7,8 @@ k-means on the raw pixels, both scored after a Hungarian cluster → class match
 K codewords = the number of classes present in the training labels (or --clusters). The quantiser trains on the
 training patches without their labels; the labels are only used to count K and, on the test split, for the
 Hungarian matching (one mapping for the whole test set) and the scores. The baseline clusters the standardised
-S1+S2 pixel values of the same training patches with k-means (K centres) and labels each test pixel by its
-nearest centre. Writes both rows to the results table and a figure of test patches (optical, SAR, truth, VQ,
+S1+S2 pixel values of the same training patches with k-means (K centres, best of 5 k-means++ restarts by
+inertia) and labels each test pixel by its nearest centre. Writes both rows to the results table and a figure of test patches (optical, SAR, truth, VQ,
 k-means).
 """
 from __future__ import annotations
@@ -97,7 +97,7 @@ def main(argv=None) -> None:
 
     # baseline: k-means on the standardised S1+S2 values of training pixels
     pixels = torch.cat([torch.cat([train[i]["s1"], train[i]["s2"]]).flatten(1).t() for i in range(len(train))])
-    pixels = pixels[torch.randperm(len(pixels), generator=g)[:args.kmeans_pixels]]
+    pixels = pixels[torch.randperm(len(pixels), generator=torch.Generator().manual_seed(args.seed))[:args.kmeans_pixels]]
     centres = kmeans(pixels, k, seed=args.seed)
 
     def kmeans_clusters(dataset):

@@ -115,6 +115,7 @@ def run_main(main: Callable[[], None]) -> None:
 def append_result(table: Path, row: dict, columns: Sequence[str]) -> None:
     """Append one row to `<table>.csv` and regenerate `<table>.md` from the CSV (the CSV is the source of truth)."""
     csv_path, md_path = table.with_suffix(".csv"), table.with_suffix(".md")
+    csv_path.parent.mkdir(parents=True, exist_ok=True)
     rows = []
     if csv_path.is_file():
         with open(csv_path, newline="") as handle:

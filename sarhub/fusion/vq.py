@@ -56,19 +56,24 @@ class GumbelVQ(nn.Module):
                        "diversity": float(div.detach())}
 
 
-def kmeans(x: torch.Tensor, k: int, iters: int = 50, seed: int = 0) -> torch.Tensor:
-    """k-means++ initialised Lloyd iterations on N×D points; returns the K×D centres."""
+def kmeans(x: torch.Tensor, k: int, iters: int = 50, seed: int = 0, restarts: int = 5) -> torch.Tensor:
+    """k-means++ initialised Lloyd iterations on N×D points, best of `restarts` by inertia; returns K×D centres."""
     g = torch.Generator().manual_seed(seed)
-    centres = x[torch.randint(len(x), (1,), generator=g)]
-    for _ in range(1, k):
-        d2 = torch.cdist(x, centres).min(dim=1).values ** 2
-        centres = torch.cat([centres, x[torch.multinomial(d2 / d2.sum(), 1, generator=g)]])
-    for _ in range(iters):
-        assign = torch.cdist(x, centres).argmin(dim=1)
-        sums = torch.zeros_like(centres).index_add_(0, assign, x)
-        counts = torch.bincount(assign, minlength=k).to(x.dtype)
-        moved = torch.where(counts[:, None] > 0, sums / counts.clamp_min(1)[:, None], centres)
-        if torch.allclose(moved, centres):
-            break
-        centres = moved
-    return centres
+    best, best_inertia = None, float("inf")
+    for _ in range(restarts):
+        centres = x[torch.randint(len(x), (1,), generator=g)]
+        for _ in range(1, k):
+            d2 = torch.cdist(x, centres).min(dim=1).values ** 2
+            centres = torch.cat([centres, x[torch.multinomial(d2 / d2.sum(), 1, generator=g)]])
+        for _ in range(iters):
+            assign = torch.cdist(x, centres).argmin(dim=1)
+            sums = torch.zeros_like(centres).index_add_(0, assign, x)
+            counts = torch.bincount(assign, minlength=k).to(x.dtype)
+            moved = torch.where(counts[:, None] > 0, sums / counts.clamp_min(1)[:, None], centres)
+            if torch.allclose(moved, centres):
+                break
+            centres = moved
+        inertia = float((torch.cdist(x, centres).min(dim=1).values ** 2).sum())
+        if inertia < best_inertia:
+            best, best_inertia = centres, inertia
+    return best
