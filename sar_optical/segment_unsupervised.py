@@ -8,8 +8,8 @@ K codewords = the number of classes present in the training labels (or --cluster
 training patches without their labels; the labels are only used to count K and, on the test split, for the
 Hungarian matching (one mapping for the whole test set) and the scores. The baseline clusters the standardised
 S1+S2 pixel values of the same training patches with k-means (K centres, best of 5 k-means++ restarts by
-inertia) and labels each test pixel by its nearest centre. Writes both rows to the results table and a figure of test patches (optical, SAR, truth, VQ,
-k-means).
+inertia) and labels each test pixel by its nearest centre. Writes both rows to the results table and a figure of
+test patches (optical, SAR, truth, VQ, k-means). The training patches are read once for all of this.
 """
 from __future__ import annotations
 
@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sarhub.cli import append_result, run_main  # noqa: E402
 from sarhub.data.sen12ms import CLASSES, IGNORE_INDEX  # noqa: E402
-from sarhub.fusion.data import add_data_args, load_fusion_model, pixel_features, splits  # noqa: E402
+from sarhub.fusion.data import add_data_args, load_fusion_model, pixel_features, pixel_rows, splits  # noqa: E402
 from sarhub.fusion.vq import GumbelVQ, kmeans  # noqa: E402
-from sarhub.metrics.segmentation import ConfusionMatrix, hungarian_mapping, land_cover_scores  # noqa: E402
+from sarhub.metrics.segmentation import hungarian_mapping, land_cover_scores  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 COLUMNS = ("method", "features", "clusters", "miou", "overall_accuracy", "average_accuracy", "data", "test_patches")
@@ -74,12 +74,18 @@ def main(argv=None) -> None:
     torch.manual_seed(args.seed)
     model, run = load_fusion_model(args.checkpoint, device)
     train, test = splits(args, ("s1", "s2"), args.labels)
-    k = args.clusters or int(sum(1 for c in torch.cat([train[i]["mask"].unique() for i in range(len(train))]).unique()
-                                 if c != IGNORE_INDEX))
+
+    # one pass over the training patches: frozen features (VQ), raw S1+S2 values (k-means), classes present (K)
+    feats, raw, present = [], [], set()
+    for f, batch in pixel_features(model, train, device):
+        feats.append(pixel_rows(f).cpu())
+        raw.append(pixel_rows(torch.cat([batch["s1"], batch["s2"]], dim=1)))
+        present |= set(batch["mask"].unique().tolist())
+    feats, raw = torch.cat(feats), torch.cat(raw)
+    k = args.clusters or len(present - {IGNORE_INDEX})
     print(f"{len(train)} training / {len(test)} test patches, K = {k} clusters, features of {run.strategy}")
 
     # Gumbel-softmax VQ on the frozen features: computed once, kept as pixel rows, sampled per step
-    feats = torch.cat([f.permute(0, 2, 3, 1).reshape(-1, f.shape[1]).cpu() for f, _ in pixel_features(model, train, device)])
     vq = GumbelVQ(feats.shape[1], k).to(device)
     opt = torch.optim.AdamW(vq.parameters(), lr=args.lr)
     g = torch.Generator().manual_seed(args.seed)
@@ -96,15 +102,13 @@ def main(argv=None) -> None:
             yield vq.assign(f), batch["mask"].to(device)
 
     # baseline: k-means on the standardised S1+S2 values of training pixels
-    pixels = torch.cat([torch.cat([train[i]["s1"], train[i]["s2"]]).flatten(1).t() for i in range(len(train))])
-    pixels = pixels[torch.randperm(len(pixels), generator=torch.Generator().manual_seed(args.seed))[:args.kmeans_pixels]]
+    pixels = raw[torch.randperm(len(raw), generator=torch.Generator().manual_seed(args.seed))[:args.kmeans_pixels]]
     centres = kmeans(pixels, k, seed=args.seed)
 
     def kmeans_clusters(dataset):
         for batch in DataLoader(dataset, batch_size=8):
             x = torch.cat([batch["s1"], batch["s2"]], dim=1)
-            flat = x.permute(0, 2, 3, 1).reshape(-1, x.shape[1])
-            yield torch.cdist(flat, centres).argmin(dim=1).reshape(x.shape[0], *x.shape[2:]), batch["mask"]
+            yield torch.cdist(pixel_rows(x), centres).argmin(dim=1).reshape(x.shape[0], *x.shape[2:]), batch["mask"]
 
     rows = {}
     for method, fn, features in (("Gumbel-softmax VQ", vq_clusters, f"{run.strategy} fusion features"),

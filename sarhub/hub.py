@@ -127,50 +127,54 @@ def register(new: dict, manifest: str | Path | None = None) -> None:
 def export_checkpoint(checkpoint: str | Path, name: str, out_dir: str | Path, score: float | None = None,
                       metric: str = "top1 (%)", manifest: str | Path | None = None,
                       keep_classifier: bool = False) -> dict:
-    """Turn one of our training checkpoints into a backbone-only safetensors file plus its manifest entry."""
-    from sarhub.backbones import create_model
+    """Turn one of our training checkpoints into a backbone-only safetensors file plus its manifest entry.
+
+    A classification run exports its backbone (classifier removed unless `keep_classifier`); a
+    self_supervised/pretrain_mim.py run exports its ViT encoder (no MAE decoder) as a 1-channel timm ViT.
+    """
     from sarhub.engine import load_checkpoint
 
     state = load_checkpoint(checkpoint)
     args = state.get("args") or {}
     if "mask_ratio" in args and "encoder" in args:
-        return _export_mim(state, checkpoint, name, out_dir, score, metric, manifest)
+        tensors, meta, what = _mim_encoder(state)
+    else:
+        tensors, meta, what = _classifier_backbone(state, checkpoint, keep_classifier)
+    file = f"{name}.safetensors"
+    digest = save_backbone(tensors, Path(out_dir) / file, meta)
+    new = {"name": name, **meta, "file": file, "sha256": digest, "size": (Path(out_dir) / file).stat().st_size,
+           "score": score, "metric": metric,
+           "source": f"sarhub {what} run {Path(checkpoint).parent.name} (epoch {state.get('epoch')}), "
+                     f"exported from {Path(checkpoint).name}"}
+    register(new, manifest)
+    return new
+
+
+def _classifier_backbone(state: dict, checkpoint: str | Path, keep_classifier: bool):
+    from sarhub.backbones import create_model
+
+    args = state.get("args") or {}
     if "model" not in args or "num_classes" not in args:
         raise DataError(checkpoint, "has no training arguments (model, num_classes): not a sarhub checkpoint")
     model = create_model(args["model"], num_classes=args["num_classes"], in_chans=args.get("in_chans", 1),
                          img_size=args.get("img_size", 128))
     model.load_state_dict(state["model"])
-    file = f"{name}.safetensors"
     meta = {"architecture": args["model"], "in_chans": args.get("in_chans", 1), "img_size": args.get("img_size", 128),
             "pretraining": args.get("dataset", "unknown"), "num_classes": args["num_classes"]}
-    digest = save_backbone(backbone_state(model, keep_classifier), Path(out_dir) / file, meta)
-    new = {"name": name, **meta, "file": file, "sha256": digest, "size": (Path(out_dir) / file).stat().st_size,
-           "score": score, "metric": metric,
-           "source": f"sarhub run {Path(checkpoint).parent.name} (epoch {state.get('epoch')}), exported from {Path(checkpoint).name}"}
-    register(new, manifest)
-    return new
+    return backbone_state(model, keep_classifier), meta, "classification"
 
 
-def _export_mim(state: dict, checkpoint: str | Path, name: str, out_dir: str | Path, score: float | None,
-                metric: str, manifest: str | Path | None) -> dict:
-    """A self_supervised/pretrain_mim.py run: export its ViT encoder (no MAE decoder) as a 1-channel timm ViT."""
+def _mim_encoder(state: dict):
     from sarhub.ssl.mae import ENCODERS, GradientMAE
 
     args = state["args"]
     model = GradientMAE(args["encoder"], args["img_size"], args["patch_size"], args["decoder_dim"],
                         args["decoder_depth"], mask_ratio=args["mask_ratio"])
     model.load_state_dict(state["model"])
-    file = f"{name}.safetensors"
     meta = {"architecture": ENCODERS.get(args["encoder"], args["encoder"]), "in_chans": 1,
             "img_size": args["img_size"], "patch_size": args["patch_size"],
             "pretraining": f"gradient-feature MIM, {args.get('pool_tiles', '?')} unlabelled tiles", "num_classes": 0}
-    tensors = {k: v.contiguous() for k, v in model.encoder.state_dict().items()}
-    digest = save_backbone(tensors, Path(out_dir) / file, meta)
-    new = {"name": name, **meta, "file": file, "sha256": digest, "size": (Path(out_dir) / file).stat().st_size,
-           "score": score, "metric": metric,
-           "source": f"sarhub MIM run {Path(checkpoint).parent.name} (epoch {state.get('epoch')}), encoder only"}
-    register(new, manifest)
-    return new
+    return {k: v.contiguous() for k, v in model.encoder.state_dict().items()}, meta, "MIM (encoder only)"
 
 
 def markdown_table(manifest: str | Path | None = None) -> str:

@@ -36,8 +36,7 @@ def splits(args: argparse.Namespace, modalities=("s1", "s2"), labels: str | None
     root, test_root = data_roots(args)
     if test_root is not None:
         return (SEN12MSDataset(root, modalities, labels), SEN12MSDataset(test_root, modalities, labels))
-    files = sorted(root.rglob("*_s1_*.tif"))
-    train, test = split_files(files, args.test_fraction, args.split_seed)
+    train, test = split_files(SEN12MSDataset(root, modalities, labels).s1_files, args.test_fraction, args.split_seed)
     return SEN12MSDataset(root, modalities, labels, train), SEN12MSDataset(root, modalities, labels, test)
 
 
@@ -76,6 +75,11 @@ def pixel_features(model: FusionNet, dataset: SEN12MSDataset, device: torch.devi
         s1 = batch["s1"].to(device) if "s1" in batch else None
         s2 = batch["s2"].to(device) if "s2" in batch else None
         yield model.features(s1, s2), batch
+
+
+def pixel_rows(maps: torch.Tensor) -> torch.Tensor:
+    """B×C×H×W maps → (B·H·W)×C rows, pixels in row-major order image by image."""
+    return maps.permute(0, 2, 3, 1).reshape(-1, maps.shape[1])
 
 
 @torch.no_grad()

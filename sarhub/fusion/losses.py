@@ -18,6 +18,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from sarhub.fusion.superpixels import superpixel_means
+
 
 def hcl_loss(a: torch.Tensor, b: torch.Tensor, tau: float = 0.5, tau_plus: float = 0.1, beta: float = 1.0) -> torch.Tensor:
     """HCL between N×D embeddings `a` and `b`, where row i of `a` and row i of `b` are the positive pair."""
@@ -47,8 +49,6 @@ def hcl_loss(a: torch.Tensor, b: torch.Tensor, tau: float = 0.5, tau_plus: float
 def superpixel_pairs(pix1: torch.Tensor, pix2: torch.Tensor, seg1: torch.Tensor, seg2: torch.Tensor,
                      max_pairs: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean embeddings of the super-pixels seen in both views (same id, same image), at most `max_pairs` of them."""
-    from sarhub.fusion.superpixels import superpixel_means
-
     num = int(max(seg1.max(), seg2.max())) + 1
     m1, present1 = superpixel_means(pix1, seg1, num)
     m2, present2 = superpixel_means(pix2, seg2, num)

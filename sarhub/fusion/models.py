@@ -139,8 +139,7 @@ class FusionNet(nn.Module):
                 out["image"][name] = net.heads.embed_image(skips[-1])
                 out["pixel"][name] = net.heads.pixel(dec)
             return out
-        sar, opt = self.sar_encoder(s1), self.optical_encoder(s2)
-        fused = [f(torch.cat([a, b], dim=1)) for f, a, b in zip(self.fuse, sar, opt)]
+        sar, opt, fused = self._intermediate(s1, s2)
         dec = self.decoder(fused)
         return {"image": {"main": self.heads.embed_image(fused[-1]),
                           "sar": self.sar_image(sar[-1].mean(dim=(2, 3))),
@@ -153,9 +152,12 @@ class FusionNet(nn.Module):
             return self.net(self._single(s1, s2))[1]
         if self.strategy == "late":
             return torch.cat([self.sar(s1)[1], self.optical(s2)[1]], dim=1)
-        fused = [f(torch.cat([a, b], dim=1)) for f, a, b in
-                 zip(self.fuse, self.sar_encoder(s1), self.optical_encoder(s2))]
-        return self.decoder(fused)
+        return self.decoder(self._intermediate(s1, s2)[2])
+
+    def _intermediate(self, s1: torch.Tensor, s2: torch.Tensor):
+        """Intermediate fusion: (SAR levels, optical levels, fused levels), fused = 1×1 conv of the concatenation."""
+        sar, opt = self.sar_encoder(s1), self.optical_encoder(s2)
+        return sar, opt, [f(torch.cat([a, b], dim=1)) for f, a, b in zip(self.fuse, sar, opt)]
 
     @property
     def modalities(self) -> tuple[str, ...]:

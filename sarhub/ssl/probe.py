@@ -92,7 +92,7 @@ def full_finetune(model: nn.Module, encode: Callable[[torch.Tensor], torch.Tenso
     head = probe_head(dim, num_classes).to(device)
     for param in model.parameters():
         param.requires_grad_(True)
-    opt = torch.optim.AdamW([{"params": [p for p in model.parameters() if p.requires_grad], "lr": lr},
+    opt = torch.optim.AdamW([{"params": model.parameters(), "lr": lr},
                              {"params": head.parameters(), "lr": head_lr}], weight_decay=0.05)
     loss_fn = nn.CrossEntropyLoss()
     model.train()

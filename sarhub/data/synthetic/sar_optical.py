@@ -16,14 +16,12 @@ Deterministic by seed.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
 
 from sarhub.data.sen12ms import S2_BANDS
-from sarhub.data.synthetic.scenes import cache_dir
+from sarhub.data.synthetic.scenes import cached_simulation
 from sarhub.data.synthetic.speckle import smooth_field, speckle, textured_reflectivity, to_db
 
 # name: (IGBP code, (VV dB, VH dB), texture contrast, (B2, B3, B4, B8) reflectance)
@@ -102,10 +100,4 @@ def write_sen12ms(root: str | Path, n_patches: int = 96, size: int = 128, seed: 
 def simulated_sen12ms_root(n_patches: int = 96, size: int = 128, seed: int = 0) -> Path:
     """The embedded default for `sar_optical/`: written once under the cache folder, keyed by its parameters."""
     params = {"n_patches": n_patches, "size": size, "seed": seed, "version": 1}
-    key = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
-    root = cache_dir() / "simulated" / f"sen12ms_{key}"
-    done = root / ".complete"
-    if not done.is_file():
-        write_sen12ms(root, n_patches, size, seed)
-        done.write_text(json.dumps(params))
-    return root
+    return cached_simulation("sen12ms", params, lambda root: write_sen12ms(root, n_patches, size, seed))

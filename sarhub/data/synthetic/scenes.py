@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -108,13 +109,22 @@ def cache_dir() -> Path:
     return Path(os.environ.get("SARHUB_CACHE", Path.home() / ".cache" / "sarhub"))
 
 
+def cached_simulation(prefix: str, params: dict, write: Callable[[Path], object]) -> Path:
+    """A simulated dataset written once under the cache folder, in a folder keyed by its parameters, then reused.
+
+    `write(root)` fills the folder; a `.complete` stamp marks a finished write, so an interrupted one is redone.
+    """
+    key = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
+    root = cache_dir() / "simulated" / f"{prefix}_{key}"
+    done = root / ".complete"
+    if not done.is_file():
+        write(root)
+        done.write_text(json.dumps(params))
+    return root
+
+
 def simulated_scene_root(fmt: str, n_classes: int = 8, n_max: int = 60, size: int = 128, seed: int = 0) -> Path:
     """The embedded default dataset: write once under the cache folder (keyed by its parameters), then reuse."""
     params = {"fmt": fmt, "n_classes": n_classes, "n_max": n_max, "size": size, "seed": seed, "version": 2}
-    key = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
-    root = cache_dir() / "simulated" / f"scenes_{fmt}_{key}"
-    done = root / ".complete"
-    if not done.is_file():
-        write_scene_dataset(root, fmt, n_classes, n_max, size, seed)
-        done.write_text(json.dumps(params))
-    return root
+    return cached_simulation(f"scenes_{fmt}", params,
+                             lambda root: write_scene_dataset(root, fmt, n_classes, n_max, size, seed))

@@ -95,14 +95,7 @@ def write_mstar_folders(root: str | Path, n_train: int = 40, n_test: int = 40, s
 
 def simulated_mstar_root(n_train: int = 40, n_test: int = 40, seed: int = 0) -> Path:
     """The embedded default target-recognition set, written once under the cache folder."""
-    import hashlib
-    import json
-
-    from sarhub.data.synthetic.scenes import cache_dir
+    from sarhub.data.synthetic.scenes import cached_simulation
 
     params = {"n_train": n_train, "n_test": n_test, "seed": seed, "version": 1}
-    root = cache_dir() / "simulated" / f"mstar_{hashlib.sha1(json.dumps(params).encode()).hexdigest()[:10]}"
-    if not (root / ".complete").is_file():
-        write_mstar_folders(root, n_train, n_test, seed=seed)
-        (root / ".complete").write_text(json.dumps(params))
-    return root
+    return cached_simulation("mstar", params, lambda root: write_mstar_folders(root, n_train, n_test, seed=seed))

@@ -11,14 +11,13 @@ the GeoTIFF carries ModelTiepoint/ModelPixelScale/GeoKey tags. Deterministic by 
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 
 from sarhub.data.segmentation import rasterize
-from sarhub.data.synthetic.scenes import cache_dir
+from sarhub.data.synthetic.scenes import cached_simulation
 from sarhub.data.synthetic.speckle import smooth_field, speckle, textured_reflectivity, to_db
 
 PREFIX = "SN6_Train_AOI_11_Rotterdam"
@@ -145,10 +144,4 @@ def write_spacenet6_like(root: str | Path, n_tiles: int = 24, size: int = 128, s
 def simulated_spacenet6_root(n_tiles: int = 60, size: int = 128, seed: int = 0) -> Path:
     """The embedded default SpaceNet6 stand-in: written once under the cache folder (keyed by parameters)."""
     params = {"n_tiles": n_tiles, "size": size, "seed": seed, "version": 1}
-    key = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
-    root = cache_dir() / "simulated" / f"spacenet6_{key}"
-    done = root / ".complete"
-    if not done.is_file():
-        write_spacenet6_like(root, n_tiles, size, seed)
-        done.write_text(json.dumps(params))
-    return root
+    return cached_simulation("spacenet6", params, lambda root: write_spacenet6_like(root, n_tiles, size, seed))
