@@ -18,11 +18,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sarhub import create_model
-from sarhub.classification import Preprocess, build_transform, eval_loader, predict, save_confusion_png
+from sarhub.classification import (build_transform, drae_config, eval_loader, predict, preprocess_from_run,
+                                   save_confusion_png)
 from sarhub.cli import report_result, run_main
 from sarhub.data.scene import open_scene_split
 from sarhub.distributed import cleanup, init_distributed
-from sarhub.drae import DRAEConfig
 from sarhub.engine import load_checkpoint
 from sarhub.errors import DataError
 from sarhub.metrics.classification import classification_report, majority_vote
@@ -60,7 +60,6 @@ def main(argv=None) -> None:
     dataset = open_scene_split(run["dataset"], data_root, args.split, build_transform(run["img_size"], False),
                                run["seed"], tuple(run.get("bands", "VV").split(",")), run.get("sim_classes", 8),
                                run.get("sim_per_class", 60))
-    drae = DRAEConfig(run["drae_method"], tuple(run["drae_range"]), run["drae_test"], run.get("drae_xavg"))
     loader = eval_loader(dataset, args.batch_size, args.workers, env)
     sigmoid = run.get("loss") == "bce"
     members = []
@@ -70,7 +69,7 @@ def main(argv=None) -> None:
             raise DataError(path, f"has {r.get('num_classes')} classes, the first checkpoint {run['num_classes']}")
         model = create_model(r["model"], num_classes=r["num_classes"], in_chans=r["in_chans"], img_size=r["img_size"])
         model.load_state_dict(state["model"])
-        pre = Preprocess(drae, r["norm_mean"], r["norm_std"], r.get("log_transform", 0.0)).to(env.device)
+        pre = preprocess_from_run(r).to(env.device)
         members.append((model.to(env.device), pre))
     model, preprocess = members[0]
 
@@ -126,11 +125,12 @@ def main(argv=None) -> None:
         init = f"{init}, bagging ×{len(members)}"
         report["top1"] = ensemble["vote_top1"]
     pretrained = init not in ("scratch", None)
+    drae = drae_config(run).method
     row = {
         "model": run["model"], "dataset": run["dataset"], "data": data_root or "simulator", "init": init,
-        "drae": run["drae_method"], "loss": run["loss"], "epochs": run["epochs"], "top1": report["top1"],
+        "drae": drae, "loss": run["loss"], "epochs": run["epochs"], "top1": report["top1"],
         "top5": report["top5"], "macro_f1": report.get("macro_f1", ""), "micro_f1": report.get("micro_f1", ""),
-        "paper_top1": scene_reference(run["model"], run["dataset"], run["loss"], run["drae_method"] != "none",
+        "paper_top1": scene_reference(run["model"], run["dataset"], run["loss"], drae != "none",
                                       pretrained) or "",
         "gamma_accuracies": " ".join(f"{g}:{a:.2f}" for g, a in gamma_acc.items()),
         "gamma_variance": f"{variance:.3g}" if variance is not None else "", "checkpoint": str(ckpt),

@@ -42,7 +42,7 @@ def main(argv=None) -> None:
     stage_rows: list[dict] = []
     raw = None
     for label, path in checkpoints.items():
-        model, run, mean, std = load_classifier(path, device)
+        model, run, preprocess = load_classifier(path, device)
         if raw is None:
             data, pick, raw = pick_chips(run, args)
             labels = [data[i]["label"] for i in pick.tolist()]
@@ -50,7 +50,7 @@ def main(argv=None) -> None:
             stage_rows = [{} for _ in range(len(raw))]
         if guided_is_plain_gradient(run["model"]):
             print(f"note: {label} ({run['model']}) uses GELU, so Guided GradCAM++ is plain gradient × GradCAM++")
-        x = (raw - mean) / std
+        x = preprocess(raw)
         maps = cam_maps(model, run["model"], x, labels)
         stages = stage_feature_maps(model, run["model"], x)
         for i in range(len(raw)):

@@ -19,11 +19,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torchvision.transforms.v2.functional import center_crop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "target_recognition"))
 
 from sarhub import create_model  # noqa: E402
+from sarhub.classification import preprocess_from_run  # noqa: E402
 from sarhub.cli import run_main  # noqa: E402
 from sarhub.data.targets import MSTARDataset  # noqa: E402
 from sarhub.engine import load_checkpoint  # noqa: E402
@@ -31,6 +33,7 @@ from sarhub.errors import DataError  # noqa: E402
 from sarhub.explain import plots  # noqa: E402
 from sarhub.explain.kp import count_kps, explain  # noqa: E402
 from sarhub.explain.regions import region_masks, unit_masks  # noqa: E402
+from sarhub.hub import input_size  # noqa: E402
 
 
 def load_classifier(path: str, device: torch.device):
@@ -39,11 +42,9 @@ def load_classifier(path: str, device: torch.device):
     if "num_classes" not in run:
         raise DataError(path, "not a classifier checkpoint of target_recognition or SAR_scene_classification")
     model = create_model(run["model"], num_classes=run["num_classes"], in_chans=run.get("in_chans", 1),
-                         img_size=run.get("img_size", 128))
+                         img_size=input_size(run))
     model.load_state_dict(state["model"])
-    mean = torch.tensor(run["norm_mean"]).view(1, -1, 1, 1)
-    std = torch.tensor(run["norm_std"]).view(1, -1, 1, 1)
-    return model.to(device).eval(), run, mean, std
+    return model.to(device).eval(), run, preprocess_from_run(run)
 
 
 def pick_chips(run: dict, args: argparse.Namespace) -> tuple[MSTARDataset, torch.Tensor, torch.Tensor]:
@@ -56,7 +57,8 @@ def pick_chips(run: dict, args: argparse.Namespace) -> tuple[MSTARDataset, torch
         root = simulated_mstar_root(run.get("sim_per_class", 40), run.get("sim_per_class", 40))
     data = MSTARDataset(root, args.split, crop=run.get("crop", 128), image_size=run.get("img_size", 128))
     pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(args.seed))[:args.num_images]
-    return data, pick, torch.stack([data[i]["image"] for i in pick.tolist()])
+    images = torch.stack([data[i]["image"] for i in pick.tolist()])
+    return data, pick, center_crop(images, [input_size(run)])  # the test-time window of a --random-crop model
 
 
 def default_checkpoint(out: Path) -> str:
@@ -95,10 +97,10 @@ def main(argv=None) -> None:
 
     rows, histories, mean_counts, first = [], {}, {}, None
     for label, path in checkpoints.items():
-        model, run, mean, std = load_classifier(path, device)
+        model, run, preprocess = load_classifier(path, device)
         if first is None:
             data, pick, raw = pick_chips(run, args)
-            size = run.get("img_size", 128)
+            size = input_size(run)
             if size % args.grid:
                 raise DataError(None, f"input size {size} is not divisible by --grid {args.grid}")
             pixel_regions = [region_masks(img[0].numpy()) for img in raw]
@@ -106,7 +108,7 @@ def main(argv=None) -> None:
             regions = {k: torch.stack([u[k] for u in units]) for k in ("target", "shadow", "clutter")}
             first = (raw, pixel_regions)
             _region_previews(raw, pixel_regions, out / "regions_preview.png")
-        x = ((raw - mean) / std).to(device)
+        x = preprocess(raw).to(device)
         result = explain(model, x, args.grid, args.lam, args.steps, args.lr, args.weight_decay, args.samples,
                          args.layer, seed=args.seed, progress=True)
         histories[label] = result.history

@@ -7,7 +7,7 @@ import argparse
 import json
 import math
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -39,14 +39,24 @@ def log_transform(x: torch.Tensor, scale: float = 1000.0) -> torch.Tensor:
     return torch.log1p(scale * x.clamp_min(0)) / math.log1p(scale)
 
 
+def standardise_per_image(x: torch.Tensor) -> torch.Tensor:
+    """Zero mean, unit variance per image and channel: removes the gain and offset each chip got from its own
+    scaling (MSTAR JPEGs are divided by their brightest pixel, which shifts whole chips between collections)."""
+    mean = x.mean(dim=(-2, -1), keepdim=True)
+    std = x.std(dim=(-2, -1), keepdim=True).clamp_min(1e-6)
+    return (x - mean) / std
+
+
 class Preprocess(nn.Module):
     """On-device batch preprocessing: optional γ perturbation (robustness test) → DRAE or log transform →
-    per-dataset mean/std. DRAE follows this module's train/eval mode."""
+    optional per-image standardisation → per-dataset mean/std. DRAE follows this module's train/eval mode."""
 
-    def __init__(self, drae: DRAEConfig, mean: Sequence[float], std: Sequence[float], log_scale: float = 0.0):
+    def __init__(self, drae: DRAEConfig, mean: Sequence[float], std: Sequence[float], log_scale: float = 0.0,
+                 per_image: bool = False):
         super().__init__()
         self.drae = DRAE(drae)
         self.log_scale = log_scale
+        self.per_image = per_image
         self.gamma: float | None = None
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
@@ -56,10 +66,24 @@ class Preprocess(nn.Module):
             x = gamma_transform(x, self.gamma)
         if self.log_scale:
             x = log_transform(x, self.log_scale)
-        return self.drae(x)
+        x = self.drae(x)
+        return standardise_per_image(x) if self.per_image else x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (self.enhance(x) - self.mean) / self.std
+
+
+def drae_config(run: Mapping) -> DRAEConfig:
+    """The DRAE setting of a run, from its arguments (a training namespace's vars or a checkpoint's saved args)."""
+    method = "none" if run.get("no_drae") else run.get("drae_method", "none")
+    return DRAEConfig(method, tuple(run.get("drae_range", (0.0, 0.0))), run.get("drae_test", 0.0), run.get("drae_xavg"))
+
+
+def preprocess_from_run(run: Mapping) -> Preprocess:
+    """The test-time preprocessing a classifier checkpoint was trained with, rebuilt from its saved arguments, so
+    test.py, the CAM maps and the KP explainer feed the model exactly what training fed it."""
+    return Preprocess(drae_config(run), run["norm_mean"], run["norm_std"], run.get("log_transform", 0.0),
+                      run.get("per_image_norm", False)).eval()
 
 
 @torch.no_grad()
@@ -218,6 +242,8 @@ def add_classification_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--drae-xavg", type=float, default=None, help="Reinhard–Devlin: fixed dataset mean (e.g. 0.169)")
     p.add_argument("--no-drae", action="store_true", help="disable DRAE (plain per-image 0–1 input)")
     p.add_argument("--log-transform", type=float, default=0.0, help="predecessor's log(1+s·x) compression, s")
+    p.add_argument("--per-image-norm", action="store_true",
+                   help="standardise every image (zero mean, unit variance) after DRAE, before the dataset mean/std")
     p.add_argument("--loss", type=str, default="ce", help="ce, focal, cbl, minicbl, bce, top2, combined")
     p.add_argument("--beta", type=float, default=None, help="class-balance β (Mini-CBL 0.995, CBL 0.9999)")
     p.add_argument("--global-batch-counts", action="store_true", help="Mini-CBL: all-reduce in-batch counts")
@@ -240,17 +266,16 @@ def train_classifier(args: argparse.Namespace, env: DistEnv, train_set: Dataset,
     logged each epoch under their name but never select anything. Without a validation set only the last
     checkpoint is kept."""
     out = Path(args.output)
-    in_chans = train_set[0]["image"].shape[0]
-    drae = DRAEConfig("none" if args.no_drae else args.drae_method, tuple(args.drae_range), args.drae_test,
-                      args.drae_xavg)
-    probe = Preprocess(drae, [0.0] * in_chans, [1.0] * in_chans, args.log_transform)
+    in_chans, input_size = train_set[0]["image"].shape[0], train_set[0]["image"].shape[-1]
+    drae = drae_config(vars(args))
+    probe = Preprocess(drae, [0.0] * in_chans, [1.0] * in_chans, args.log_transform, args.per_image_norm)
     if env.is_main:
         cached_normalisation_stats(out / "norm_stats.json", train_set, probe, args.seed)
     barrier()
     mean, std = cached_normalisation_stats(out / "norm_stats.json", train_set, probe, args.seed)
-    preprocess = Preprocess(drae, mean, std, args.log_transform).to(env.device)
+    preprocess = Preprocess(drae, mean, std, args.log_transform, args.per_image_norm).to(env.device)
 
-    model = create_model(args.model, num_classes=train_set.num_classes, in_chans=in_chans, img_size=args.img_size,
+    model = create_model(args.model, num_classes=train_set.num_classes, in_chans=in_chans, img_size=input_size,
                          weights=args.weights, weights_dir=args.weights_dir)
     if args.freeze_backbone:
         freeze_backbone(model)
@@ -288,7 +313,7 @@ def train_classifier(args: argparse.Namespace, env: DistEnv, train_set: Dataset,
                     scheduler_interval=interval, save_every=args.save_every, resume=args.resume,
                     kill_at_step=args.kill_at_step)
     saved = {**vars(args), "num_classes": train_set.num_classes, "classes": list(train_set.classes),
-             "in_chans": in_chans, "norm_mean": mean, "norm_std": std, "world_size": env.world_size,
+             "in_chans": in_chans, "input_size": input_size, "norm_mean": mean, "norm_std": std, "world_size": env.world_size,
              "multilabel": getattr(train_set, "multilabel", False)}
     return fit(model, optimizer, scheduler, loader, classification_step(preprocess, loss_fn, env.device, channels_last),
                evaluate, env, cfg, saved, sampler)

@@ -15,10 +15,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train import open_datasets  # noqa: E402  (the sibling script)
 
 from sarhub import create_model  # noqa: E402
-from sarhub.classification import Preprocess, eval_loader, predict, save_confusion_png  # noqa: E402
+from sarhub.classification import eval_loader, predict, preprocess_from_run, save_confusion_png  # noqa: E402
 from sarhub.cli import load_run, report_result, run_main, test_parser  # noqa: E402
 from sarhub.distributed import cleanup, init_distributed  # noqa: E402
-from sarhub.drae import DRAEConfig  # noqa: E402
+from sarhub.hub import input_size  # noqa: E402
 from sarhub.metrics.classification import classification_report  # noqa: E402
 from sarhub.paper import TABLE6, init_label  # noqa: E402
 
@@ -42,10 +42,9 @@ def main(argv=None) -> None:
     run.data_root = args.data_root or run.data_root
     ckpt = Path(args.checkpoint)
     train_set, test_set = open_datasets(run, Path(run.output))
-    model = create_model(run.model, num_classes=run.num_classes, in_chans=run.in_chans, img_size=run.img_size)
+    model = create_model(run.model, num_classes=run.num_classes, in_chans=run.in_chans, img_size=input_size(vars(run)))
     model.load_state_dict(state["model"])
-    drae = DRAEConfig("none" if run.no_drae else run.drae_method, tuple(run.drae_range), run.drae_test, run.drae_xavg)
-    pre = Preprocess(drae, run.norm_mean, run.norm_std, run.log_transform).to(env.device)
+    pre = preprocess_from_run(vars(run)).to(env.device)
     logits, targets = predict(model.to(env.device), eval_loader(test_set, args.batch_size, 0, env), pre, env.device)
     report = classification_report(logits, targets)
     if not env.is_main:

@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sarhub.backbones import backbone_family
 from sarhub.classification import add_classification_args, param_groups, train_classifier
 from sarhub.cli import common_parser, parse_args, run_main
-from sarhub.data.targets import FUSARShipDataset, MSTARDataset, OpenSARShipDataset, make_subset, write_list_file
+from sarhub.data.targets import (FUSARShipDataset, MSTARDataset, OpenSARShipDataset, make_subset, translation_windows,
+                                 write_list_file)
 from sarhub.distributed import barrier, cleanup, init_distributed
 
 HERE = Path(__file__).resolve().parent
@@ -44,15 +45,19 @@ def get_parser():
     p.add_argument("--step-size", type=int, default=100, help="StepLR period in epochs")
     p.add_argument("--step-gamma", type=float, default=0.5)
     p.add_argument("--runs", type=int, default=1, help="repeat with seeds seed, seed+1, ...; mean ± std")
-    p.add_argument("--augment", action="store_true",
-                   help="random translation (reflect-padded crop, ±1/8 of the size) and horizontal flip in training; "
-                        "the paper used none")
+    p.add_argument("--random-crop", type=int, default=None, metavar="C",
+                   help="MSTAR translation augmentation: train on a random C×C window of each (resized) chip, test on "
+                        "the centre C×C window (the A-ConvNet protocol, 88 of 128); no flips, which would mirror the "
+                        "radar shadow. The paper used none")
     p.add_argument("--sim-per-class", type=int, default=40)
     return p
 
 
 def parse(argv=None):
-    args = parse_args(get_parser(), argv, HERE / "configs", SIMULATOR_DEFAULTS)
+    parser = get_parser()
+    args = parse_args(parser, argv, HERE / "configs", SIMULATOR_DEFAULTS)
+    if args.random_crop is not None and not 0 < args.random_crop <= args.img_size:
+        parser.error(f"--random-crop {args.random_crop} must lie between 1 and --img-size {args.img_size}")
     swin = backbone_family(args.model) == "swin"
     args.optimizer = args.optimizer or ("adamw" if swin else "sgd")
     args.lr = args.lr or (5e-4 if args.optimizer == "adamw" else 0.01)
@@ -72,26 +77,20 @@ def open_datasets(args, out: Path):
 
             root = simulated_mstar_root(args.sim_per_class, args.sim_per_class, seed=0)
         size = args.img_size if args.img_size != args.crop else None
-        augment = translation_augment(args.img_size) if args.augment else None
-        train = MSTARDataset(root, "train", args.crop, size, transform=augment)
+        train_tf, test_tf = translation_windows(args.random_crop)
+        train = MSTARDataset(root, "train", args.crop, size, transform=train_tf)
         if args.fraction < 1.0:
             list_file = Path(args.split_dir or out) / f"mstar_train_{int(round(args.fraction * 100))}pct_seed{args.seed}.txt"
             if not list_file.is_file():
                 write_list_file(list_file, make_subset(train.items, args.fraction, args.seed))
-            train = MSTARDataset(root, "train", args.crop, size, list_file=list_file, transform=augment)
-        return train, MSTARDataset(root, "test", args.crop, size)
+            train = MSTARDataset(root, "train", args.crop, size, list_file=list_file, transform=train_tf)
+        return train, MSTARDataset(root, "test", args.crop, size, transform=test_tf)
     split_dir = args.split_dir or out
     if args.dataset == "opensarship":
         kw = dict(scale=args.scale, source=args.oss_source, seed=args.seed, split_dir=split_dir)
         return (OpenSARShipDataset(args.data_root, "train", **kw), OpenSARShipDataset(args.data_root, "test", **kw))
     kw = dict(image_size=args.img_size, seed=args.seed, split_dir=split_dir)
     return FUSARShipDataset(args.data_root, "train", **kw), FUSARShipDataset(args.data_root, "test", **kw)
-
-
-def translation_augment(size: int):
-    from torchvision.transforms import v2
-
-    return v2.Compose([v2.RandomCrop(size, padding=size // 8, padding_mode="reflect"), v2.RandomHorizontalFlip()])
 
 
 def optimizer_factory(args):

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
+from torchvision.transforms import v2
 
 from sarhub.data.imageio import IMAGE_EXTENSIONS, check_finite, read_raster
 from sarhub.errors import DataError
@@ -203,6 +204,18 @@ class ChipDataset(Dataset):
         if self.transform is not None:
             image = self.transform(image)
         return {"image": image, "label": self.items[index][1], "path": str(self.root / self.items[index][0])}
+
+
+def translation_windows(window: int | None) -> tuple[Callable | None, Callable | None]:
+    """(train, test) transforms for MSTAR translation augmentation: a random window × window crop of each chip in
+    training, the centre window at test (the A-ConvNet protocol: 88 of 128). None, None when `window` is None.
+
+    Translation is the augmentation that suits MSTAR: the target sits near the chip centre at a varying offset, while
+    flips mirror the side the radar shadow falls on and rotations turn it away from the range direction.
+    """
+    if window is None:
+        return None, None
+    return v2.RandomCrop(window), v2.CenterCrop(window)
 
 
 class MSTARDataset(ChipDataset):
