@@ -242,8 +242,9 @@ def add_classification_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--drae-xavg", type=float, default=None, help="Reinhard–Devlin: fixed dataset mean (e.g. 0.169)")
     p.add_argument("--no-drae", action="store_true", help="disable DRAE (plain per-image 0–1 input)")
     p.add_argument("--log-transform", type=float, default=0.0, help="predecessor's log(1+s·x) compression, s")
-    p.add_argument("--per-image-norm", action="store_true",
-                   help="standardise every image (zero mean, unit variance) after DRAE, before the dataset mean/std")
+    p.add_argument("--per-image-norm", action=argparse.BooleanOptionalAction, default=False,
+                   help="standardise every image (zero mean, unit variance) after DRAE, before the dataset mean/std "
+                        "(on in the MSTAR config; --no-per-image-norm turns it off)")
     p.add_argument("--loss", type=str, default="ce", help="ce, focal, cbl, minicbl, bce, top2, combined")
     p.add_argument("--beta", type=float, default=None, help="class-balance β (Mini-CBL 0.995, CBL 0.9999)")
     p.add_argument("--global-batch-counts", action="store_true", help="Mini-CBL: all-reduce in-batch counts")
