@@ -76,7 +76,8 @@ class Preprocess(nn.Module):
 def drae_config(run: Mapping) -> DRAEConfig:
     """The DRAE setting of a run, from its arguments (a training namespace's vars or a checkpoint's saved args)."""
     method = "none" if run.get("no_drae") else run.get("drae_method", "none")
-    return DRAEConfig(method, tuple(run.get("drae_range", (0.0, 0.0))), run.get("drae_test", 0.0), run.get("drae_xavg"))
+    return DRAEConfig(method, tuple(run.get("drae_range", (0.0, 0.0))), run.get("drae_test", 0.0),
+                      run.get("drae_xavg"))
 
 
 def preprocess_from_run(run: Mapping) -> Preprocess:
@@ -314,7 +315,7 @@ def train_classifier(args: argparse.Namespace, env: DistEnv, train_set: Dataset,
                     scheduler_interval=interval, save_every=args.save_every, resume=args.resume,
                     kill_at_step=args.kill_at_step)
     saved = {**vars(args), "num_classes": train_set.num_classes, "classes": list(train_set.classes),
-             "in_chans": in_chans, "input_size": input_size, "norm_mean": mean, "norm_std": std, "world_size": env.world_size,
-             "multilabel": getattr(train_set, "multilabel", False)}
+             "in_chans": in_chans, "input_size": input_size, "norm_mean": mean, "norm_std": std,
+             "world_size": env.world_size, "multilabel": getattr(train_set, "multilabel", False)}
     return fit(model, optimizer, scheduler, loader, classification_step(preprocess, loss_fn, env.device, channels_last),
                evaluate, env, cfg, saved, sampler)
