@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "target_recognition"))
 
 from sarhub import create_model  # noqa: E402
-from sarhub.classification import preprocess_from_run  # noqa: E402
+from sarhub.classification import model_input_size, preprocess_from_run  # noqa: E402
 from sarhub.cli import run_main  # noqa: E402
 from sarhub.data.targets import MSTARDataset  # noqa: E402
 from sarhub.engine import load_checkpoint  # noqa: E402
@@ -33,7 +33,6 @@ from sarhub.errors import DataError  # noqa: E402
 from sarhub.explain import plots  # noqa: E402
 from sarhub.explain.kp import count_kps, explain  # noqa: E402
 from sarhub.explain.regions import region_masks, unit_masks  # noqa: E402
-from sarhub.hub import input_size  # noqa: E402
 
 
 def load_classifier(path: str, device: torch.device):
@@ -42,7 +41,7 @@ def load_classifier(path: str, device: torch.device):
     if "num_classes" not in run:
         raise DataError(path, "not a classifier checkpoint of target_recognition or SAR_scene_classification")
     model = create_model(run["model"], num_classes=run["num_classes"], in_chans=run.get("in_chans", 1),
-                         img_size=input_size(run))
+                         img_size=model_input_size(run))
     model.load_state_dict(state["model"])
     return model.to(device).eval(), run, preprocess_from_run(run)
 
@@ -58,7 +57,7 @@ def pick_chips(run: dict, args: argparse.Namespace) -> tuple[MSTARDataset, torch
     data = MSTARDataset(root, args.split, crop=run.get("crop", 128), image_size=run.get("img_size", 128))
     pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(args.seed))[:args.num_images]
     images = torch.stack([data[i]["image"] for i in pick.tolist()])
-    return data, pick, center_crop(images, [input_size(run)])  # the test-time window of a --random-crop model
+    return data, pick, center_crop(images, [model_input_size(run)])  # the test-time window of a --random-crop model
 
 
 def default_checkpoint(out: Path) -> str:
@@ -100,7 +99,7 @@ def main(argv=None) -> None:
         model, run, preprocess = load_classifier(path, device)
         if first is None:
             data, pick, raw = pick_chips(run, args)
-            size = input_size(run)
+            size = model_input_size(run)
             if size % args.grid:
                 raise DataError(None, f"input size {size} is not divisible by --grid {args.grid}")
             pixel_regions = [region_masks(img[0].numpy()) for img in raw]

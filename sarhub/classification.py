@@ -80,6 +80,12 @@ def drae_config(run: Mapping) -> DRAEConfig:
                       run.get("drae_xavg"))
 
 
+def model_input_size(run: Mapping) -> int:
+    """Side of the images a classifier checkpoint's model saw: its random/centre window when it trained on one
+    (target_recognition --random-crop), else its resize size."""
+    return run.get("input_size", run.get("img_size", 128))
+
+
 def preprocess_from_run(run: Mapping) -> Preprocess:
     """The test-time preprocessing a classifier checkpoint was trained with, rebuilt from its saved arguments, so
     test.py, the CAM maps and the KP explainer feed the model exactly what training fed it."""

@@ -81,15 +81,18 @@ def test_parser(description: str, results: Path) -> argparse.ArgumentParser:
     return p
 
 
-def load_run(checkpoint: str | Path, required: str, task: str) -> tuple[dict, argparse.Namespace]:
-    """(checkpoint state, its training arguments); DataError when it was not written by `task`'s train.py."""
+def load_run(checkpoint: str | Path, required: str, task: str,
+             parser: argparse.ArgumentParser | None = None) -> tuple[dict, argparse.Namespace]:
+    """(checkpoint state, its training arguments); DataError when it was not written by `task`'s train.py. With the
+    training `parser`, options added since the checkpoint was written take their defaults (older runs stay testable)."""
     from sarhub.engine import load_checkpoint
 
     state = load_checkpoint(checkpoint)
-    run = argparse.Namespace(**(state.get("args") or {}))
-    if not hasattr(run, required):
+    saved = state.get("args") or {}
+    if required not in saved:
         raise DataError(checkpoint, f"not a {task} checkpoint (its training arguments lack {required!r})")
-    return state, run
+    defaults = {a.dest: a.default for a in parser._actions if a.dest != "help"} if parser is not None else {}
+    return state, argparse.Namespace(**{**defaults, **saved})
 
 
 def report_result(args: argparse.Namespace, row: dict, columns: Sequence[str]) -> None:

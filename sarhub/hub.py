@@ -150,22 +150,17 @@ def export_checkpoint(checkpoint: str | Path, name: str, out_dir: str | Path, sc
     return new
 
 
-def input_size(run: dict) -> int:
-    """Side of the images a classifier checkpoint's model saw: its random/centre window when it trained on one
-    (target_recognition --random-crop), else its resize size."""
-    return run.get("input_size", run.get("img_size", 128))
-
-
 def _classifier_backbone(state: dict, checkpoint: str | Path, keep_classifier: bool):
     from sarhub.backbones import create_model
+    from sarhub.classification import model_input_size
 
     args = state.get("args") or {}
     if "model" not in args or "num_classes" not in args:
         raise DataError(checkpoint, "has no training arguments (model, num_classes): not a sarhub checkpoint")
     model = create_model(args["model"], num_classes=args["num_classes"], in_chans=args.get("in_chans", 1),
-                         img_size=input_size(args))
+                         img_size=model_input_size(args))
     model.load_state_dict(state["model"])
-    meta = {"architecture": args["model"], "in_chans": args.get("in_chans", 1), "img_size": input_size(args),
+    meta = {"architecture": args["model"], "in_chans": args.get("in_chans", 1), "img_size": model_input_size(args),
             "pretraining": args.get("dataset", "unknown"), "num_classes": args["num_classes"]}
     return backbone_state(model, keep_classifier), meta, "classification"
 

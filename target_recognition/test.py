@@ -12,13 +12,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from train import open_datasets  # noqa: E402  (the sibling script)
+from train import get_parser, open_datasets  # noqa: E402  (the sibling script)
 
 from sarhub import create_model  # noqa: E402
-from sarhub.classification import eval_loader, predict, preprocess_from_run, save_confusion_png  # noqa: E402
+from sarhub.classification import (eval_loader, model_input_size, predict, preprocess_from_run,  # noqa: E402
+                                   save_confusion_png)
 from sarhub.cli import load_run, report_result, run_main, test_parser  # noqa: E402
 from sarhub.distributed import cleanup, init_distributed  # noqa: E402
-from sarhub.hub import input_size  # noqa: E402
 from sarhub.metrics.classification import classification_report  # noqa: E402
 from sarhub.paper import TABLE6, init_label  # noqa: E402
 
@@ -38,11 +38,12 @@ def main(argv=None) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     args = p.parse_args(argv)
     env = init_distributed(args.device)
-    state, run = load_run(args.checkpoint, "fraction", "target_recognition")
+    state, run = load_run(args.checkpoint, "fraction", "target_recognition", get_parser())
     run.data_root = args.data_root or run.data_root
     ckpt = Path(args.checkpoint)
     train_set, test_set = open_datasets(run, Path(run.output))
-    model = create_model(run.model, num_classes=run.num_classes, in_chans=run.in_chans, img_size=input_size(vars(run)))
+    model = create_model(run.model, num_classes=run.num_classes, in_chans=run.in_chans,
+                         img_size=model_input_size(vars(run)))
     model.load_state_dict(state["model"])
     pre = preprocess_from_run(vars(run)).to(env.device)
     logits, targets = predict(model.to(env.device), eval_loader(test_set, args.batch_size, 0, env), pre, env.device)
