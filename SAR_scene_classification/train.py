@@ -27,8 +27,8 @@ SIMULATOR_DEFAULTS = {"epochs": 15, "batch_size": 32}
 
 def get_parser():
     p = common_parser(__doc__.splitlines()[0])
-    p.add_argument("--dataset", type=str, default="TSX", choices=["TSX", "BEN", "OSU", "folder"],
-                   help="folder: any class-folder image set given by --data-root (e.g. NWPU-RESISC45)")
+    p.add_argument("--dataset", type=str, default="TSX", choices=["TSX", "BEN", "OSU", "TSX-SLC", "folder"],
+                   help="TSX-SLC: the real TerraSAR-X SLC chips (sarhub.data.tsx_slc); folder: any class-folder image set given by --data-root (e.g. NWPU-RESISC45)")
     add_classification_args(p)
     p.add_argument("--div-factor", type=float, default=5.0, help="OneCycle start lr = max lr / this")
     p.add_argument("--pct-start", type=float, default=0.3)

@@ -54,7 +54,8 @@ def pick_chips(run: dict, args: argparse.Namespace) -> tuple[MSTARDataset, torch
         from sarhub.data.synthetic.targets import simulated_mstar_root
 
         root = simulated_mstar_root(run.get("sim_per_class", 40), run.get("sim_per_class", 40))
-    data = MSTARDataset(root, args.split, crop=run.get("crop", 128), image_size=run.get("img_size", 128))
+    data = MSTARDataset(root, args.split, crop=run.get("crop", 128), image_size=run.get("img_size", 128),
+                        classes=run.get("classes"))
     pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(args.seed))[:args.num_images]
     images = torch.stack([data[i]["image"] for i in pick.tolist()])
     return data, pick, center_crop(images, [model_input_size(run)])  # the test-time window of a --random-crop model

@@ -165,7 +165,7 @@ def predict(model: nn.Module, loader: DataLoader, preprocess: Preprocess, device
     model.eval()
     preprocess.eval()
     logits, targets = [], []
-    with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp and device.type == "cuda"):
+    with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp):
         for batch in loader:
             x = preprocess(batch["image"].to(device, non_blocking=True))
             logits.append(model(x).float().cpu())
@@ -260,6 +260,7 @@ def add_classification_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--balanced-batches", action="store_true", help="class-balanced batch sampler")
     p.add_argument("--freeze-backbone", action="store_true", help="train the classifier only (linear probe)")
     p.add_argument("--cache", action="store_true", help="keep decoded images in memory")
+    p.add_argument("--eval-every", type=int, default=1, help="evaluate every N epochs (and after the last)")
 
 
 OptimizerFactory = Callable[[nn.Module, int], tuple[torch.optim.Optimizer, Any, str]]
@@ -287,7 +288,7 @@ def train_classifier(args: argparse.Namespace, env: DistEnv, train_set: Dataset,
                          weights=args.weights, weights_dir=args.weights_dir)
     if args.freeze_backbone:
         freeze_backbone(model)
-    channels_last = env.device.type == "cuda"
+    channels_last = env.device.type == "cuda" if args.channels_last is None else args.channels_last
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     model = wrap_ddp(model, env)
@@ -318,7 +319,8 @@ def train_classifier(args: argparse.Namespace, env: DistEnv, train_set: Dataset,
         return row
 
     cfg = FitConfig(epochs=args.epochs, output_dir=out, seed=args.seed, monitor="top1", amp=args.amp,
-                    scheduler_interval=interval, save_every=args.save_every, resume=args.resume,
+                    scheduler_interval=interval, save_every=args.save_every, eval_every=args.eval_every,
+                    resume=args.resume,
                     kill_at_step=args.kill_at_step)
     saved = {**vars(args), "num_classes": train_set.num_classes, "classes": list(train_set.classes),
              "in_chans": in_chans, "input_size": input_size, "norm_mean": mean, "norm_std": std,

@@ -79,7 +79,7 @@ class FitConfig:
     seed: int = 0
     monitor: str = "top1"  # metric of evaluate_fn that selects checkpoint_best
     monitor_mode: str = "max"
-    amp: bool = False  # bf16 autocast on CUDA
+    amp: bool = False  # bf16 autocast (CUDA, or a CPU with bf16 instructions)
     clip_grad: float | None = None
     scheduler_interval: str = "step"  # "step" (OneCycle, warm-up) or "epoch" (StepLR)
     save_every: int = 0  # also keep checkpoint_epoch{E}.pth every this many epochs (explainer series)
@@ -97,8 +97,7 @@ def train_one_epoch(model: nn.Module, loader: Iterable, step_fn: StepFn, optimiz
                dynamic_ncols=True, leave=False)
     loss_sum = torch.zeros((), device=env.device)
     steps, samples, start = 0, 0, time.perf_counter()
-    autocast = torch.autocast(device_type=env.device.type, dtype=torch.bfloat16,
-                              enabled=cfg.amp and env.device.type == "cuda")
+    autocast = torch.autocast(device_type=env.device.type, dtype=torch.bfloat16, enabled=cfg.amp)
     for batch in bar:
         if cfg.kill_at_step is not None and global_step == cfg.kill_at_step:
             os.kill(os.getpid(), signal.SIGKILL)

@@ -66,7 +66,7 @@ def main(argv=None) -> None:
 
         root = simulated_mstar_root()
     train = MSTARDataset(root, "train", crop=128, image_size=args.img_size)
-    test = MSTARDataset(root, "test", crop=128, image_size=args.img_size)
+    test = MSTARDataset(root, "test", crop=128, image_size=args.img_size, classes=train.classes)
     label = args.label or ("random init" if args.random_init else
                           Path(args.encoder_weights).parent.name or args.encoder_weights)
     protocol = "fine-tune" if args.finetune else "linear probe"

@@ -27,9 +27,11 @@ COLUMNS = ("model", "init", "setting", "data", "train_images", "epochs", "accura
            "checkpoint")
 
 
-def setting_name(run: argparse.Namespace) -> str:
+def setting_name(run: argparse.Namespace, test_set) -> str:
+    """The Table-6 column; an MSTAR test folder other than test/ (EOC: TEST_30) is named in it."""
     if run.dataset == "mstar":
-        return f"mstar-{int(round(run.fraction * 100))}"
+        folder = test_set.split_folder.name
+        return f"mstar-{int(round(run.fraction * 100))}" + ("" if folder.lower() == "test" else f"-{folder}")
     return f"oss-{run.scale}" if run.dataset == "opensarship" else "fusar"
 
 
@@ -51,7 +53,7 @@ def main(argv=None) -> None:
     if not env.is_main:
         cleanup()
         return
-    setting = setting_name(run)
+    setting = setting_name(run, test_set)
     print(f"{run.model} on {setting} ({len(test_set)} test chips): accuracy {report['top1']:.2f} %, "
           f"macro F1 {report['macro_f1']:.2f} %")
     for name, acc in zip(test_set.classes, report["per_class_accuracy"]):

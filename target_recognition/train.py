@@ -37,6 +37,8 @@ def get_parser():
     add_classification_args(p)
     p.add_argument("--fraction", type=float, default=1.0, help="MSTAR training fraction per class (0.1, 0.3, 1)")
     p.add_argument("--crop", type=int, default=128, help="MSTAR centre crop before anything else")
+    p.add_argument("--train-dir", default=None, help="MSTAR training class folders (instead of <data-root>/train)")
+    p.add_argument("--test-dir", default=None, help="MSTAR test class folders (instead of <data-root>/test, TEST_30…)")
     p.add_argument("--scale", default="large", choices=["small", "medium", "large"], help="OpenSARShip scale")
     p.add_argument("--oss-source", default="uint8", choices=["uint8", "cal", "patch"])
     p.add_argument("--split-dir", default=None, help="where split/subset lists are written (default: --output)")
@@ -72,19 +74,21 @@ def open_datasets(args, out: Path):
     """(train, test) for the chosen dataset; MSTAR subsets are drawn per class and written to a list file."""
     if args.dataset == "mstar":
         root = args.data_root
-        if root is None:
+        if root is None and not args.train_dir:
             from sarhub.data.synthetic.targets import simulated_mstar_root
 
             root = simulated_mstar_root(args.sim_per_class, args.sim_per_class, seed=0)
         size = args.img_size if args.img_size != args.crop else None
         train_tf, test_tf = translation_windows(args.random_crop)
-        train = MSTARDataset(root, "train", args.crop, size, transform=train_tf)
+        train_where = (args.train_dir, None) if args.train_dir else (root, "train")
+        train = MSTARDataset(*train_where, args.crop, size, transform=train_tf)
         if args.fraction < 1.0:
             list_file = Path(args.split_dir or out) / f"mstar_train_{int(round(args.fraction * 100))}pct_seed{args.seed}.txt"
             if not list_file.is_file():
                 write_list_file(list_file, make_subset(train.items, args.fraction, args.seed))
-            train = MSTARDataset(root, "train", args.crop, size, list_file=list_file, transform=train_tf)
-        return train, MSTARDataset(root, "test", args.crop, size, transform=test_tf)
+            train = MSTARDataset(*train_where, args.crop, size, list_file=list_file, transform=train_tf)
+        test_where = (args.test_dir, None) if args.test_dir else (root, "test")
+        return train, MSTARDataset(*test_where, args.crop, size, transform=test_tf, classes=train.classes)
     split_dir = args.split_dir or out
     if args.dataset == "opensarship":
         kw = dict(scale=args.scale, source=args.oss_source, seed=args.seed, split_dir=split_dir)

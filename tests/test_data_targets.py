@@ -77,6 +77,50 @@ def test_mstar_bad_inputs(tmp_path):
         MSTARDataset(tmp_path, "train", list_file=tmp_path / "list.txt")
 
 
+def write_eoc_layout(root, train_classes=("2S1", "BRDM_2", "T72"), test_classes=("2S1", "BRDM_2", "T72")):
+    """The EOC-1 release layout: TRAIN/<CLASS>[/<serial>]/*.jpeg and TEST_30/<CLASS>/30_DEG/*.jpeg."""
+    rng = np.random.default_rng(0)
+    for split, classes, sub in (("TRAIN", train_classes, "A64"), ("TEST_30", test_classes, "30_DEG")):
+        for c, name in enumerate(classes):
+            folder = root / split / name / (sub if name == "T72" or split == "TEST_30" else "")
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(2):
+                chip = np.round(simulate_chip(rng, c, 140)[0] * 255).astype(np.uint8)
+                Image.fromarray(chip).save(folder / f"hb{c}{i}.jpeg")
+    return root
+
+
+def test_mstar_eoc_layout_nested_folders_and_training_labels(tmp_path):
+    root = write_eoc_layout(tmp_path, test_classes=("BRDM_2", "T72"))  # the test set lacks 2S1: fine
+    train = MSTARDataset(root, "train", crop=128)
+    test = MSTARDataset(root, "test", crop=128, classes=train.classes)
+    assert train.classes == ["2S1", "BRDM_2", "T72"] and len(train) == 6
+    assert any("TRAIN/T72/A64/" in rel for rel, _ in train.items)
+    assert test.split_folder.name == "TEST_30" and test.classes == train.classes
+    assert sorted({label for _, label in test.items}) == [1, 2]  # labels follow training, not the test listing
+    explicit = MSTARDataset(root / "TEST_30", None, crop=128, classes=train.classes)
+    assert [label for _, label in explicit.items] == [label for _, label in test.items]
+
+
+def test_mstar_eoc_layout_errors(tmp_path):
+    root = write_eoc_layout(tmp_path, test_classes=("2S1", "ZSU_23_4"))
+    train = MSTARDataset(root, "train")
+    with pytest.raises(DataError, match="class ZSU_23_4 is not one of the training classes"):
+        MSTARDataset(root, "test", classes=train.classes)
+    (root / "TEST_45").mkdir()
+    with pytest.raises(DataError, match="several test folders .TEST_30, TEST_45.: choose one with --test-dir"):
+        MSTARDataset(root, "test", classes=train.classes)
+
+
+def test_real_mstar_eoc1(shared_data):
+    root = shared_data / "mstar_eoc_depression"
+    train = MSTARDataset(root, "train", crop=128, image_size=64)
+    test = MSTARDataset(root, "test", crop=128, image_size=64, classes=train.classes)
+    assert train.classes == ["2S1", "BRDM_2", "T72", "ZSU_23_4"]
+    assert train.class_counts() == [299, 298, 299, 299] and test.class_counts() == [288, 287, 288, 288]
+    assert test[0]["image"].shape == (1, 64, 64)
+
+
 def test_subsets_are_floor_fraction_per_class():
     items = [(f"c{c}/{i}", c) for c, n in enumerate([299, 233, 29]) for i in range(n)]
     sub = make_subset(items, 0.1, seed=0)

@@ -27,6 +27,7 @@ import torch
 from torch.utils.data import Dataset
 
 from sarhub.data.imageio import IMAGE_EXTENSIONS, check_finite, minmax, read_raster, to_unit_range
+from sarhub.data.tsx_slc import TSXSLCDataset, is_tsx_slc
 from sarhub.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -329,7 +330,7 @@ def open_scene_split(dataset: str, data_root: str | None, split: str, transform:
                      seed: int = 0, bands: Sequence[str] = ("VV",), sim_classes: int = 8, sim_per_class: int = 60,
                      sim_size: int = 128, cache: bool = False) -> Dataset:
     """One split of TSX/BEN/OSU: the authors' .npy layout, BigEarthNet-S1's original layout (detected by its
-    `*_labels_metadata.json` patch folders), or — without a data root — the simulator in that dataset's format."""
+    `*_labels_metadata.json` patch folders), the real TSX SLC chips (`sarhub.data.tsx_slc`), or — without a data root — the simulator in that dataset's format."""
     if data_root is None:
         if dataset not in SCENE_DATASETS:
             raise DataError(None, f"--dataset {dataset} needs --data-root (the simulator imitates TSX, BEN and OSU)")
@@ -340,6 +341,8 @@ def open_scene_split(dataset: str, data_root: str | None, split: str, transform:
     root = Path(data_root)
     if not root.is_dir():
         raise DataError(root, "dataset folder not found")
+    if dataset == "TSX-SLC" or is_tsx_slc(root):
+        return TSXSLCDataset(root, split, transform, seed)
     if is_ben_original(root):
         return BigEarthNetS1(root, split, bands=bands, transform=transform, seed=seed)
     return SceneDataset(root, split, transform, seed, cache=cache)

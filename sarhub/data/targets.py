@@ -218,32 +218,67 @@ def translation_windows(window: int | None) -> tuple[Callable | None, Callable |
     return v2.RandomCrop(window), v2.CenterCrop(window)
 
 
-class MSTARDataset(ChipDataset):
-    """MSTAR SOC in the class-folder layout `<root>/<split>/<CLASS>/*` (JPEG/PNG/TIFF/BMP or raw Phoenix files).
+SPLIT_FOLDERS = {"train": ("train", "TRAIN", "Train"), "test": ("test", "TEST", "Test")}
 
-    Labels follow the sorted class folders (SOC: 2S1, BMP2, BRDM2, BTR60, BTR70, D7, T62, T72, ZIL131, ZSU234). Chips
-    are centre-cropped to `crop` first, then resized to `image_size` (default: no resize). `list_file` restricts the
-    set to the listed "<path relative to root> <label>" lines (e.g. a 10 % training subset).
+
+def find_split_folder(root: Path, split: str) -> Path:
+    """`<root>/<split>` under the spellings the MSTAR releases use: train/TRAIN, test/TEST, or the one TEST_<angle>
+    folder of an EOC release (TEST_30); several candidates are an error that asks for --train-dir/--test-dir."""
+    for name in SPLIT_FOLDERS.get(split, (split,)):
+        if (root / name).is_dir():
+            return root / name
+    prefix = SPLIT_FOLDERS.get(split, (split,))[0]
+    candidates = sorted(p for p in root.iterdir() if p.is_dir() and p.name.lower().startswith(prefix + "_")) \
+        if root.is_dir() else []
+    if len(candidates) == 1:
+        return candidates[0]
+    if candidates:
+        names = ", ".join(p.name for p in candidates)
+        raise DataError(root, f"several {split} folders ({names}): choose one with --{split}-dir")
+    raise DataError(root / split, "MSTAR folder not found")
+
+
+def list_chips(folder: Path) -> list[Path]:
+    """Every chip under a class folder, nested sub-folders included (serial numbers, depression angles)."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")
+                  and (p.suffix.lower() in IMAGE_EXTENSIONS or is_phoenix(p)))
+
+
+class MSTARDataset(ChipDataset):
+    """MSTAR in the class-folder layouts of its releases: `<root>/<split>/<CLASS>/**/*` (JPEG/PNG/TIFF/BMP or raw
+    Phoenix files), SOC (`train/`, `test/`) and EOC (`TRAIN/T72/A64/`, `TEST_30/2S1/30_DEG/`) alike; `split=None`
+    reads `root` itself as the split folder (an explicit --train-dir/--test-dir).
+
+    Labels follow the sorted training class folders (SOC: 2S1, BMP2, BRDM2, BTR60, BTR70, D7, T62, T72, ZIL131,
+    ZSU234). A test set is opened with `classes=` the training classes: its labels then follow training whatever its
+    own folders are; a class it lacks is fine, a class training never saw is an error. Chips are centre-cropped to
+    `crop` first, then resized to `image_size` (default: no resize). `list_file` restricts the set to the listed
+    "<path relative to root> <label>" lines (e.g. a 10 % training subset).
     """
 
     def __init__(self, root: str | Path, split: str | None = "train", crop: int = 128, image_size: int | None = None,
                  list_file: str | Path | None = None, transform: Callable | None = None,
                  classes: Sequence[str] | None = None):
         root = Path(root)
-        base = root / split if split else root
+        base = find_split_folder(root, split) if split else root
         if not base.is_dir():
             raise DataError(base, "MSTAR folder not found")
-        found = sorted(p.name for p in base.iterdir() if p.is_dir())
+        found = sorted(p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
+        if not found:
+            raise DataError(base, "no class folders")
+        if classes is not None:
+            unknown = [name for name in found if name not in classes]
+            if unknown:
+                raise DataError(base / unknown[0], f"class {unknown[0]} is not one of the training classes "
+                                                   f"({', '.join(classes)})")
         classes = list(classes) if classes is not None else found
         items: list[tuple[str, int]] = []
         for label, name in enumerate(classes):
-            folder = base / name
-            if not folder.is_dir():
-                raise DataError(folder, f"class folder of {name} missing")
-            files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
-                           and (p.suffix.lower() in IMAGE_EXTENSIONS or is_phoenix(p)))
+            if name not in found:
+                continue
+            files = list_chips(base / name)
             if not files:
-                raise DataError(folder, "class folder is empty (no chips)")
+                raise DataError(base / name, "class folder is empty (no chips)")
             items += [(str(p.relative_to(root)), label) for p in files]
         if list_file is not None:
             listed = read_list_file(list_file)
@@ -254,7 +289,7 @@ class MSTARDataset(ChipDataset):
                 if known[rel] != label:
                     raise DataError(list_file, f"gives {rel} label {label}, its folder says {known[rel]}")
             items = listed
-        self.crop = crop
+        self.crop, self.split_folder = crop, base
         super().__init__(root, items, classes, image_size or crop, transform)
 
     def decode(self, path: Path) -> np.ndarray:
