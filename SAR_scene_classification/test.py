@@ -73,7 +73,7 @@ def main(argv=None) -> None:
         members.append((model.to(env.device), pre))
     model, preprocess = members[0]
 
-    outputs = [predict(m, loader, pre, env.device) for m, pre in members]
+    outputs = [predict(m, loader, pre, env.device, amp=run.get("amp", False)) for m, pre in members]
     logits, targets = outputs[0]
     report = classification_report(logits, targets, sigmoid)
     ensemble = None
@@ -85,7 +85,7 @@ def main(argv=None) -> None:
     gamma_acc = {}
     for g in gammas:
         preprocess.gamma = g
-        gl, gt = predict(model, loader, preprocess, env.device)
+        gl, gt = predict(model, loader, preprocess, env.device, amp=run.get("amp", False))
         gamma_acc[g] = classification_report(gl, gt, sigmoid)["top1"]
     preprocess.gamma = None
     if not env.is_main:

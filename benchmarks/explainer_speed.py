@@ -1,54 +1,100 @@
-"""Knowledge-point explainer cost: seconds per image for one σ-U-Net trained on a batch of chips (sarhub.explain.kp)
-vs the naive baseline of one explainer per image, side by side.
+"""Knowledge-point explainer cost at equal quality: seconds per image and the converged loss of today's recipe vs
+the fast recipe (bf16 autocast, cosine schedule with a higher peak, a third of the steps), side by side.
 
-    python benchmarks/explainer_speed.py [--images 8] [--size 64] [--steps 30] [--device cpu|cuda]
+    python benchmarks/explainer_speed.py                                  # random ResNet-18, random chips
+    python benchmarks/explainer_speed.py --checkpoint ../target_recognition/runs/real/mstar100_scratch_s0/checkpoint_last.pth \
+        --data-root ../shared/data/mstar_soc --images 16 --output benchmarks/figures
+    python benchmarks/explainer_speed.py --per-image                      # also: one explainer per chip (naive)
 
-Both explain the same frozen ResNet-18 with the same number of optimiser steps; the batched explainer shares each
-step's forward/backward passes across the chips. Seconds per image for a full run scale linearly with --steps
-(the README runs use 300).
+Every recipe explains the same frozen model on the same chips with one σ-U-Net per batch. "Converged loss" is the
+mean Eq.-10 loss of the last 10 % of steps; the fast recipe counts only when it reaches the baseline's (a lower
+loss is better). Loss curves go to explainer_loss_curves.png when --output is given.
 """
 from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import torch
 
 from sarhub.backbones import create_model
+from sarhub.classification import model_input_size, preprocess_from_run
+from sarhub.data.targets import MSTARDataset
+from sarhub.engine import load_checkpoint
 from sarhub.explain.kp import explain
+
+
+def model_and_chips(args: argparse.Namespace) -> tuple[torch.nn.Module, torch.Tensor]:
+    if args.checkpoint is None:
+        torch.manual_seed(0)
+        return create_model("resnet18", num_classes=10).eval(), torch.rand(args.images, 1, args.size, args.size)
+    state = load_checkpoint(args.checkpoint)
+    run = state["args"]
+    model = create_model(run["model"], num_classes=run["num_classes"], img_size=model_input_size(run))
+    model.load_state_dict(state["model"])
+    data = MSTARDataset(args.data_root or run["data_root"], "test", crop=run.get("crop", 128),
+                        image_size=run.get("img_size"), classes=run["classes"])
+    pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[:args.images].tolist()
+    raw = torch.stack([data[i]["image"] for i in pick])
+    return model.eval(), preprocess_from_run(run)(raw)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--checkpoint", default=None, help="a target_recognition classifier (default: random ResNet-18)")
+    p.add_argument("--data-root", default=None, help="its MSTAR root (default: the checkpoint's)")
     p.add_argument("--images", type=int, default=8)
-    p.add_argument("--size", type=int, default=64)
+    p.add_argument("--size", type=int, default=64, help="random chips' side (without --checkpoint)")
     p.add_argument("--grid", type=int, default=8)
-    p.add_argument("--steps", type=int, default=30)
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--steps", type=int, default=300, help="today's recipe; the fast one runs a third of them")
+    p.add_argument("--per-image", action="store_true", help="also time one explainer per chip (today's steps)")
+    p.add_argument("--output", default=None, help="folder for the loss-curve PNG")
     args = p.parse_args()
-    device = torch.device(args.device)
-    torch.manual_seed(0)
-    model = create_model("resnet18", num_classes=10).to(device).eval()
-    images = torch.rand(args.images, 1, args.size, args.size, device=device)
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    explain(model, images[:1], grid=args.grid, steps=2)  # warm-up
-
-    def run(batches: list[torch.Tensor]) -> float:
-        sync()
+    model, chips = model_and_chips(args)
+    explain(model, chips[:1], grid=args.grid, steps=2)  # warm-up
+    recipes = {
+        "today: fp32, lr 1e-3 constant": dict(steps=args.steps, lr=1e-3, schedule="constant", amp=False),
+        "fast: bf16, lr 3e-3 cosine": dict(steps=args.steps // 3, lr=3e-3, schedule="cosine", amp=True),
+    }
+    rows, curves = [], {}
+    if args.per_image:
         start = time.perf_counter()
-        for batch in batches:
-            explain(model, batch, grid=args.grid, steps=args.steps)
-        sync()
-        return (time.perf_counter() - start) / args.images
+        losses = [explain(model, chips[i:i + 1], grid=args.grid, **recipes["today: fp32, lr 1e-3 constant"]).history
+                  for i in range(len(chips))]
+        sec = (time.perf_counter() - start) / len(chips)
+        tail = [sum(h["total"] for h in hist[-max(1, len(hist) // 10):]) / max(1, len(hist) // 10) for hist in losses]
+        rows.append(("one explainer per chip, fp32", args.steps, sec, sum(tail) / len(tail)))
+    for name, recipe in recipes.items():
+        start = time.perf_counter()
+        history = explain(model, chips, grid=args.grid, **recipe).history
+        sec = (time.perf_counter() - start) / len(chips)
+        tail = history[-max(1, len(history) // 10):]
+        rows.append((name, recipe["steps"], sec, sum(h["total"] for h in tail) / len(tail)))
+        curves[name] = history
+    base = next(sec for name, _, sec, _ in rows if name.startswith("today"))
+    print(f"KP explainer, {'checkpoint ' + args.checkpoint if args.checkpoint else 'random ResNet-18'}, "
+          f"{len(chips)} chips of {chips.shape[-1]} px, grid {args.grid}, {torch.get_num_threads()} threads")
+    print("| recipe | steps | s / image | converged loss | speed vs today |")
+    print("|---|---|---|---|---|")
+    for name, steps, sec, loss in rows:
+        print(f"| {name} | {steps} | {sec:.3f} | {loss:.4f} | {base / sec:.2f}× |")
+    if args.output:
+        import matplotlib
 
-    per_image = run([images[i:i + 1] for i in range(args.images)])
-    batched = run([images])
-    print(f"KP explainer, ResNet-18, {args.images} chips of {args.size} px, grid {args.grid}, {args.steps} steps, "
-          f"{device}, {torch.get_num_threads()} threads")
-    print("| explainer | s / image | s / image for 300 steps | speed-up |")
-    print("|---|---|---|---|")
-    for name, sec in (("one per image (baseline)", per_image), ("one per batch (sarhub)", batched)):
-        print(f"| {name} | {sec:.3f} | {sec * 300 / args.steps:.2f} | {per_image / sec:.2f}× |")
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        for name, history in curves.items():
+            frac = [(i + 1) / len(history) for i in range(len(history))]
+            ax.plot(frac, [h["total"] for h in history], label=f"{name} ({len(history)} steps)")
+        ax.set_xlabel("fraction of the recipe's steps")
+        ax.set_ylabel("Eq. 10 loss")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        Path(args.output).mkdir(parents=True, exist_ok=True)
+        fig.savefig(Path(args.output) / "explainer_loss_curves.png", dpi=120)
 
 
 if __name__ == "__main__":

@@ -81,6 +81,8 @@ def main(argv=None) -> None:
     p.add_argument("--lam", type=float, default=0.25)
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--lr", type=float, default=5e-5)
+    p.add_argument("--schedule", default="constant", choices=["constant", "cosine"], help="explainer lr schedule")
+    p.add_argument("--amp", action="store_true", help="bf16 autocast (CUDA, or a CPU with bf16 instructions)")
     p.add_argument("--weight-decay", type=float, default=0.05)
     p.add_argument("--samples", type=int, default=1, help="noise samples averaged per step")
     p.add_argument("--layer", default=None, help="feature layer (default: the last stage)")
@@ -110,7 +112,7 @@ def main(argv=None) -> None:
             _region_previews(raw, pixel_regions, out / "regions_preview.png")
         x = preprocess(raw).to(device)
         result = explain(model, x, args.grid, args.lam, args.steps, args.lr, args.weight_decay, args.samples,
-                         args.layer, seed=args.seed, progress=True)
+                         args.layer, seed=args.seed, progress=True, schedule=args.schedule, amp=args.amp)
         histories[label] = result.history
         entropy = result.entropy
         counts = count_kps(entropy, regions, bs)

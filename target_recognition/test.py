@@ -48,7 +48,8 @@ def main(argv=None) -> None:
                          img_size=model_input_size(vars(run)))
     model.load_state_dict(state["model"])
     pre = preprocess_from_run(vars(run)).to(env.device)
-    logits, targets = predict(model.to(env.device), eval_loader(test_set, args.batch_size, 0, env), pre, env.device)
+    logits, targets = predict(model.to(env.device), eval_loader(test_set, args.batch_size, 0, env), pre, env.device,
+                             amp=run.amp)  # the precision training scored in, so the logged figure is reproduced
     report = classification_report(logits, targets)
     if not env.is_main:
         cleanup()

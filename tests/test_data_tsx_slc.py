@@ -38,13 +38,13 @@ def test_chips_are_amplitude_over_the_fixed_scale(tmp_path, dtype):
 
 def test_label_map_is_used_as_given_and_splits_are_disjoint(tmp_path):
     root = write_tsx_slc(tmp_path)
-    train, val, test = (TSXSLCDataset(root, s, seed=3) for s in ("train", "val", "test"))
+    train, val, test = (TSXSLCDataset(root, s, split_seed=3) for s in ("train", "val", "test"))
     assert train.classes == ["water", "forest"]  # the map gives water 0, forest 1, not alphabetical order
     assert (len(train), len(val), len(test)) == (14, 4, 2)
     assert test.class_counts() == [1, 1]  # the same fraction from every class
     paths = [set(d.items) for d in (train, val, test)]
     assert not (paths[0] & paths[1] or paths[0] & paths[2] or paths[1] & paths[2])
-    assert TSXSLCDataset(root, "test", seed=3).items == test.items  # seeded
+    assert TSXSLCDataset(root, "test", split_seed=3).items == test.items  # seeded
     sample = train[0]
     assert sample["image"].shape == (1, 8, 8) and sample["label"] == dict(train.items)[train.items[0][0]]
     water = [train[i]["image"].mean() for i in range(len(train)) if train[i]["label"] == 0]

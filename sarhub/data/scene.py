@@ -342,7 +342,7 @@ def open_scene_split(dataset: str, data_root: str | None, split: str, transform:
     if not root.is_dir():
         raise DataError(root, "dataset folder not found")
     if dataset == "TSX-SLC" or is_tsx_slc(root):
-        return TSXSLCDataset(root, split, transform, seed)
+        return TSXSLCDataset(root, split, transform)
     if is_ben_original(root):
         return BigEarthNetS1(root, split, bands=bands, transform=transform, seed=seed)
     return SceneDataset(root, split, transform, seed, cache=cache)

@@ -9,8 +9,9 @@ The one real labelled SAR scene set this project can pre-train on. Layout, exact
 Chips become amplitude |z| divided by a fixed dataset scale (65535: the paper feeds 16-bit TSX detected images in
 their storage scale, so the same amplitude maps to the same input in every chip; per-image min–max would erase
 the absolute brightness that Reinhard–Devlin DRAE adapts). The published lists hold train and val only; the test
-split is carved from the training list, seeded, the same fraction from every class, so model selection uses the
-val list alone and the test chips are never seen in training.
+split is carved from the training list with a fixed seed (`split_seed`, not the run's seed: every run, seed and
+ablation cell is scored on the same chips), the same fraction from every class, so model selection uses the val
+list alone and the test chips are never seen in training.
 """
 from __future__ import annotations
 
@@ -112,7 +113,7 @@ class TSXSLCDataset(Dataset):
 
     multilabel = False
 
-    def __init__(self, root: str | Path, split: str, transform: Callable | None = None, seed: int = 0,
+    def __init__(self, root: str | Path, split: str, transform: Callable | None = None, split_seed: int = 0,
                  amplitude_scale: float = AMPLITUDE_SCALE, test_fraction: float = TEST_FRACTION):
         self.root = Path(root)
         if not is_tsx_slc(self.root):
@@ -128,7 +129,7 @@ class TSXSLCDataset(Dataset):
                 raise DataError(list_file, f"class {name!r} is not in {LABEL_MAP}")
             items.append((rel, index[name]))
         if split != "val":
-            train, test = carve_test(items, test_fraction, seed)
+            train, test = carve_test(items, test_fraction, split_seed)
             items = train if split == "train" else test
         self.items = items
         self.transform = transform

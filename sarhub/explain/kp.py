@@ -106,29 +106,44 @@ class ExplainerResult:
 
 def explain(model: nn.Module, images: torch.Tensor, grid: int = 16, lam: float = 0.25, steps: int = 500,
             lr: float = 5e-5, weight_decay: float = 0.05, samples: int = 1, layer: str | None = None,
-            width: int = 16, seed: int = 0, progress: bool = False) -> ExplainerResult:
-    """Train one σ-U-Net for a batch of images against the frozen `model`; returns log σ per unit and the curves."""
+            width: int = 16, seed: int = 0, progress: bool = False, schedule: str = "constant",
+            amp: bool = False) -> ExplainerResult:
+    """Train one σ-U-Net for a batch of images against the frozen `model`; returns log σ per unit and the curves.
+
+    `schedule="cosine"` anneals lr to zero over the steps (a higher peak lr then converges in fewer steps);
+    `amp` runs the frozen model and the U-Net under bf16 autocast (CUDA, or a CPU with bf16 instructions); the
+    loss and log σ stay float32.
+    """
     from tqdm import tqdm
 
+    if schedule not in ("constant", "cosine"):
+        raise ValueError(f"schedule must be constant or cosine, got {schedule!r}")
     torch.manual_seed(seed)
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
     device = images.device
     f = feature_extractor(model, layer)
-    with torch.no_grad():
-        clean = f(images)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp)
+    f_amp = lambda x: f(x).float()  # noqa: E731  (the feature term is summed in float32)
+    with torch.no_grad(), autocast:
+        clean = f_amp(images)
     g = SigmaUNet(images.shape[1], width, grid=grid).to(device)
     opt = torch.optim.AdamW(g.parameters(), lr=lr, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps) if schedule == "cosine" else None
     history = []
     for _ in tqdm(range(steps), desc="KP explainer", disable=not progress, leave=False):
-        total, feat, ent = kp_loss(f, images, g(images), lam, samples=samples, feature=clean)
+        with autocast:
+            log_sigma = g(images).float()
+            total, feat, ent = kp_loss(f_amp, images, log_sigma, lam, samples=samples, feature=clean)
         opt.zero_grad(set_to_none=True)
         total.backward()
         opt.step()
+        if sched is not None:
+            sched.step()
         history.append({"total": total.item(), "feature": feat.item(), "entropy": ent.item()})
-    with torch.no_grad():
-        log_sigma = g(images)
+    with torch.no_grad(), autocast:
+        log_sigma = g(images).float()
     return ExplainerResult(log_sigma.cpu(), history)
 
 
