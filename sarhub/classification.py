@@ -253,6 +253,7 @@ def add_classification_args(p: argparse.ArgumentParser) -> None:
                    help="standardise every image (zero mean, unit variance) after DRAE, before the dataset mean/std "
                         "(on in the MSTAR config; --no-per-image-norm turns it off)")
     p.add_argument("--loss", type=str, default="ce", help="ce, focal, cbl, minicbl, bce, top2, combined")
+    p.add_argument("--label-smoothing", type=float, default=0.0, help="ce loss: label smoothing ε")
     p.add_argument("--beta", type=float, default=None, help="class-balance β (Mini-CBL 0.995, CBL 0.9999)")
     p.add_argument("--global-batch-counts", action="store_true", help="Mini-CBL: all-reduce in-batch counts")
     p.add_argument("--top2-lambda", type=float, default=0.2, help="combined loss: weight λ of the top-2 term")
@@ -302,7 +303,7 @@ def train_classifier(args: argparse.Namespace, env: DistEnv, train_set: Dataset,
         loader, sampler = train_loader(train_set, args.batch_size, args.workers, env, args.seed)
     loss_fn = build_classification_loss(args.loss, train_set.num_classes, train_set.class_counts(), args.beta,
                                         global_counts=args.global_batch_counts, top2_lambda=args.top2_lambda,
-                                        top2_tau=args.top2_tau)
+                                        top2_tau=args.top2_tau, label_smoothing=args.label_smoothing)
     optimizer, scheduler, interval = optimizer_factory(model, len(loader))
     sigmoid = args.loss == "bce"
     eval_sets = {**({"val": val_set} if val_set is not None else {}), **(extra_eval or {})}

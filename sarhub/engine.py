@@ -192,7 +192,9 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, trai
                                            global_step)
         row = {"epoch": epoch + 1, **row}
         if evaluate_fn is not None and ((epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs):
+            start = time.perf_counter()
             row.update(evaluate_fn(model))
+            row["eval_seconds"] = time.perf_counter() - start
         improved = False
         if cfg.monitor in row:
             value = row[cfg.monitor]

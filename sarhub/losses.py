@@ -47,10 +47,18 @@ class FocalLoss(nn.Module):
 
 
 class CrossEntropy(FocalLoss):
-    """Softmax cross-entropy that also takes multi-hot targets (normalised), as the authors trained BEN."""
+    """Softmax cross-entropy that also takes multi-hot targets (normalised), as the authors trained BEN, with
+    optional label smoothing ε (the target becomes (1 − ε)·y + ε/K)."""
 
-    def __init__(self):
+    def __init__(self, label_smoothing: float = 0.0):
         super().__init__(gamma=0.0)
+        self.label_smoothing = label_smoothing
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        soft, _ = target_distribution(target, logits.shape[1])
+        if self.label_smoothing:
+            soft = soft * (1.0 - self.label_smoothing) + self.label_smoothing / logits.shape[1]
+        return focal_terms(logits, soft, 0.0).sum(dim=1).mean()
 
 
 class ClassBalancedLoss(nn.Module):
@@ -197,11 +205,15 @@ class DiceLoss(nn.Module):
 def build_classification_loss(
     name: str, num_classes: int, class_counts: list[int] | None = None, beta: float | None = None,
     gamma: float = 2.0, global_counts: bool = False, top2_lambda: float = 0.2, top2_tau: float = 1.0,
+    label_smoothing: float = 0.0,
 ) -> nn.Module:
-    """Loss by name: ce, focal, cbl, minicbl, bce, top2 (pure smooth top-2), combined (Eq. 2 with cost weights)."""
+    """Loss by name: ce, focal, cbl, minicbl, bce, top2 (pure smooth top-2), combined (Eq. 2 with cost weights).
+    `label_smoothing` applies to ce only."""
     name = name.lower()
+    if label_smoothing and name != "ce":
+        raise ValueError(f"label smoothing is implemented for the ce loss only, not {name!r}")
     if name == "ce":
-        return CrossEntropy()
+        return CrossEntropy(label_smoothing)
     if name == "focal":
         return FocalLoss(gamma)
     if name == "minicbl":

@@ -44,6 +44,8 @@ def get_parser():
     p.add_argument("--split-dir", default=None, help="where split/subset lists are written (default: --output)")
     p.add_argument("--optimizer", default=None, choices=["sgd", "adamw"], help="default: sgd (CNN), adamw (Swin)")
     p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--schedule", default="step", choices=["step", "onecycle"],
+                   help="step: StepLR (the paper's); onecycle: OneCycleLR per step, peaking at --lr (the fast recipe)")
     p.add_argument("--step-size", type=int, default=100, help="StepLR period in epochs")
     p.add_argument("--step-gamma", type=float, default=0.5)
     p.add_argument("--runs", type=int, default=1, help="repeat with seeds seed, seed+1, ...; mean ± std")
@@ -104,6 +106,9 @@ def optimizer_factory(args):
             opt = torch.optim.AdamW(groups, lr=args.lr)
         else:
             opt = torch.optim.SGD(groups, lr=args.lr, momentum=args.momentum, nesterov=True)
+        if args.schedule == "onecycle":
+            return opt, torch.optim.lr_scheduler.OneCycleLR(opt, args.lr, total_steps=args.epochs * steps_per_epoch,
+                                                            pct_start=0.25), "step"
         return opt, torch.optim.lr_scheduler.StepLR(opt, args.step_size, args.step_gamma), "epoch"
     return build
 

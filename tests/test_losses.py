@@ -116,3 +116,14 @@ def test_loss_factory_names_and_errors():
         build_classification_loss("cbl", 3)
     with pytest.raises(ValueError, match="unknown loss"):
         build_classification_loss("hinge", 3)
+
+
+def test_label_smoothing_matches_torch_and_is_ce_only():
+    from sarhub.losses import build_classification_loss
+
+    logits, target = torch.randn(6, 5), torch.tensor([0, 1, 2, 3, 4, 0])
+    loss = build_classification_loss("ce", 5, label_smoothing=0.1)
+    torch.testing.assert_close(loss(logits, target), torch.nn.functional.cross_entropy(logits, target,
+                                                                                       label_smoothing=0.1))
+    with pytest.raises(ValueError, match="ce loss only"):
+        build_classification_loss("minicbl", 5, label_smoothing=0.1)
