@@ -72,6 +72,7 @@ def main() -> None:
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--batch", type=int, default=2)
     p.add_argument("--steps", type=int, default=3)
+    p.add_argument("--backbones", default=None, help="comma-separated subset (default: every backbone)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = p.parse_args()
     device = torch.device(args.device)
@@ -79,6 +80,7 @@ def main() -> None:
     for task in tasks:
         names, bench = ((DETECTION_BACKBONES, bench_detection) if task == "detection"
                         else (SEGMENTATION_BACKBONES, bench_segmentation))
+        names = args.backbones.split(",") if args.backbones else names
         print(f"\n{task}, {args.batch} × {args.size}² per step, {args.steps} steps, device {device}")
         print("| backbone | train img/s | eval img/s | train ratio to resnet18 | eval ratio |\n|---|---|---|---|---|")
         base = None
