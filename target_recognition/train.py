@@ -124,9 +124,10 @@ def train_once(args, env) -> dict:
         print(f"{args.dataset}: {len(train_set)} train / {len(test_set)} test chips, {train_set.num_classes} classes, "
               f"{train_set[0]['image'].shape[-1]} px")
     history = train_classifier(args, env, train_set, None, optimizer_factory(args), {"test": test_set})
-    curve = [row["test_top1"] for row in history if "test_top1" in row]
-    return {"last_test_top1": curve[-1], "best_test_top1_paper_protocol": max(curve),
-            "best_epoch": history[curve.index(max(curve))]["epoch"], "train_images": len(train_set)}
+    scored = [row for row in history if "test_top1" in row]
+    best = max(scored, key=lambda row: row["test_top1"])
+    return {"last_test_top1": scored[-1]["test_top1"], "best_test_top1_paper_protocol": best["test_top1"],
+            "best_epoch": best["epoch"], "train_images": len(train_set)}
 
 
 def main(argv=None) -> None:
