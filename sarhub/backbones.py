@@ -317,7 +317,7 @@ def load_weights(
             adapted.append(key)
         else:
             skipped.append(key)
-    missing = [k for k in own if k not in matched and not k.endswith("num_batches_tracked")]
+    missing = [k for k in own if k not in matched and k not in skipped and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in state if k not in own]
     head = _classifier_prefix(target)
     tolerated = getattr(model, "pruned_keys", frozenset())
