@@ -358,8 +358,7 @@ def convert_authors(source: str | Path, name: str, arch: str | None = None, out_
         InputContract(in_chans=1, img_size=128)
     model = create_model(arch, num_classes=int(matrices[-1].shape[0]), in_chans=contract.in_chans,
                          img_size=contract.img_size)
-    report = load_weights(model, state, arch=arch)
-    report.source = str(source)
+    report = load_weights(model, source, arch=arch)
     fields = {**known, "name": name, "architecture": arch, "pretraining": known.get("pretraining", "unknown"),
               "num_classes": int(matrices[-1].shape[0]), "input": contract.as_dict(),
               "source": f"authors' release ({Path(source).name}), converted by python -m sarhub.hub convert"}
@@ -478,9 +477,9 @@ def main(argv: list[str] | None = None) -> None:
         elif args.command == "show":
             print(show(args.name))
         elif args.command == "convert":
-            new, report = convert_authors(args.source, args.name, args.arch, args.out_dir, args.manifest,
-                                          args.keep_classifier)
-            print(f"{report}\nwrote {new['path']} (sha256 {new['sha256']}) and registered {new['name']}")
+            new, _ = convert_authors(args.source, args.name, args.arch, args.out_dir, args.manifest,
+                                     args.keep_classifier)  # the load report went to stderr
+            print(f"wrote {new['path']} (sha256 {new['sha256']}) and registered {new['name']}")
         elif args.command == "export":
             new = export_checkpoint(args.checkpoint, args.name, args.out_dir, args.score, args.metric, args.manifest,
                                     args.keep_classifier, args.amplitude_scale)
