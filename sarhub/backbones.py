@@ -180,7 +180,7 @@ def create_model(
 
         _check_hub_architecture(key, weights)
         load_weights(model, weights, weights_dir=weights_dir, allow_partial=allow_partial, arch=key)
-        contract = hub.input_contract(weights, weights_dir)
+        contract = hub.input_contract(weights)
     if features_only:
         model = FeatureBackbone(model, out_indices, spec.stage_offset)
     if contract is not None:

@@ -206,7 +206,7 @@ def resolve(name: str, weights_dir: str | Path | None = None) -> Path:
                           f"set SARHUB_WEIGHTS ({how_to_obtain(e)})")
 
 
-def input_contract(source: str | Path, weights_dir: str | Path | None = None) -> InputContract | None:
+def input_contract(source: str | Path) -> InputContract | None:
     """The input contract of a Model-Hub name or of a sarhub .safetensors file (None when it records none)."""
     path = Path(source)
     if path.suffix == ".safetensors":
@@ -215,7 +215,7 @@ def input_contract(source: str | Path, weights_dir: str | Path | None = None) ->
     if path.suffix in (".pth", ".pt", ".bin") or path.exists():
         return None
     e = entry(str(source))
-    return None if e is None or not e.get("input") else InputContract.from_dict(e["input"], PACKAGED_MANIFEST)
+    return None if e is None or not e.get("input") else InputContract.from_dict(e["input"], f"entry {source}")
 
 
 def read_metadata(path: str | Path) -> dict[str, str]:
@@ -230,7 +230,8 @@ def read_metadata(path: str | Path) -> dict[str, str]:
 
 def entry_from_metadata(meta: Mapping[str, str]) -> dict[str, Any]:
     """A safetensors file's metadata back as entry fields (text fields are stored as is, the others as JSON)."""
-    return {k: v if k in _TEXT_FIELDS else json.loads(v) for k, v in meta.items() if k in ENTRY_FIELDS + OPTIONAL_FIELDS}
+    fields = ENTRY_FIELDS + OPTIONAL_FIELDS
+    return {k: v if k in _TEXT_FIELDS else json.loads(v) for k, v in meta.items() if k in fields}
 
 
 def backbone_state(model: nn.Module, keep_classifier: bool = False) -> dict[str, torch.Tensor]:
@@ -262,7 +263,8 @@ def register(new: dict, manifest: str | Path | None = None) -> None:
     entries[check_name(new["name"])] = {k: new.get(k) for k in ENTRY_FIELDS + tuple(k for k in OPTIONAL_FIELDS
                                                                                     if k in new)}
     text = json.dumps({"weights": sorted(entries.values(), key=lambda e: e["name"])}, indent=1)
-    text = re.sub(r"\[\s+([^\[\]{}\"]*?)\s+\]", lambda m: "[" + ", ".join(v.strip() for v in m[1].split(",")) + "]", text)
+    # number lists on one line: [0.0, 2.0], not one value per line
+    text = re.sub(r"\[\s+([^\[\]{}\"]*?)\s+\]", lambda m: f"[{', '.join(v.strip() for v in m[1].split(','))}]", text)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text + "\n")
@@ -354,8 +356,7 @@ def convert_authors(source: str | Path, name: str, arch: str | None = None, out_
     if not matrices:
         raise DataError(source, "has no classifier matrix: not one of the authors' classification checkpoints")
     known = entry(name) or {}
-    contract = InputContract.from_dict(known["input"], PACKAGED_MANIFEST) if known.get("input") else \
-        InputContract(in_chans=1, img_size=128)
+    contract = _entry_contract(known)
     model = create_model(arch, num_classes=int(matrices[-1].shape[0]), in_chans=contract.in_chans,
                          img_size=contract.img_size)
     report = load_weights(model, source, arch=arch)
@@ -363,6 +364,12 @@ def convert_authors(source: str | Path, name: str, arch: str | None = None, out_
               "num_classes": int(matrices[-1].shape[0]), "input": contract.as_dict(),
               "source": f"authors' release ({Path(source).name}), converted by python -m sarhub.hub convert"}
     return _publish(backbone_state(model, keep_classifier), fields, out_dir, manifest), report
+
+
+def _entry_contract(e: Mapping[str, Any]) -> InputContract:
+    """An entry's input contract; without one, the paper's 1-channel 128 px input and nothing else is known."""
+    return InputContract.from_dict(e["input"], f"entry {e.get('name')}") if e.get("input") else \
+        InputContract(in_chans=1, img_size=128)
 
 
 def register_file(name: str, file: str | Path, manifest: str | Path | None = None,
@@ -378,16 +385,13 @@ def register_file(name: str, file: str | Path, manifest: str | Path | None = Non
     if file.suffix != ".safetensors":
         raise DataError(file, f"not a safetensors file; convert the authors' checkpoint instead: python -m sarhub.hub "
                               f"convert --source {file} --arch {e['architecture']} --name {name}")
-    state = read_state_dict(file)
     try:
         arch = resolve_name(e["architecture"])
-    except ValueError:  # a timm ViT encoder of the MIM pre-training: read above, not rebuilt
-        arch = None
-    if arch is not None:
-        contract = InputContract.from_dict(e["input"], PACKAGED_MANIFEST) if e.get("input") else \
-            InputContract(in_chans=1, img_size=128)
-        model = create_model(arch, in_chans=contract.in_chans, img_size=contract.img_size)
-        load_weights(model, state, arch=arch)
+    except ValueError:  # a timm ViT encoder of the MIM pre-training: that it reads is all that is checked
+        read_state_dict(file)
+    else:
+        contract = _entry_contract(e)
+        load_weights(create_model(arch, in_chans=contract.in_chans, img_size=contract.img_size), file, arch=arch)
     target = Path(weights_dir or default_weights_dir()) / check_name(e["file"])
     if not target.exists() or not target.samefile(file):
         target.parent.mkdir(parents=True, exist_ok=True)

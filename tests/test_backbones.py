@@ -127,3 +127,20 @@ def test_pickled_code_is_refused(tmp_path):
         pickle.dump({"model": _Exploit()}, f)
     with pytest.raises(DataError, match="refused"):
         create_model("resnet18", weights=str(path))
+
+
+def test_weights_flag_refuses_a_partial_file_unless_allow_partial(tmp_path):
+    from scripts import run_script
+
+    state = create_model("resnet18").state_dict()
+    del state["layer4.1.conv2.weight"]
+    path = tmp_path / "partial.safetensors"
+    save_file(state, str(path))
+    args = [sys.executable, "train.py", "--sim-per-class", "2", "--img-size", "32", "--batch-size", "8", "--workers",
+            "0", "--model", "resnet18", "--epochs", "1", "--weights", str(path), "--output", str(tmp_path / "run")]
+    proc = run_script("target_recognition", args, tmp_path, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"error: {path}: does not fit this model: backbone tensors "
+                                                           "1 missing (layer4.1.conv2.weight)")
+    proc = run_script("target_recognition", [*args, "--allow-partial"], tmp_path)
+    assert "PARTIAL: 1 backbone tensors not loaded (layer4.1.conv2.weight)" in proc.stderr
