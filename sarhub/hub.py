@@ -285,7 +285,8 @@ def _publish(tensors: dict[str, torch.Tensor], fields: dict[str, Any], out_dir: 
 
 def export_checkpoint(checkpoint: str | Path, name: str, out_dir: str | Path | None = None,
                       score: float | None = None, metric: str = "top1 (%)", manifest: str | Path | None = None,
-                      keep_classifier: bool = False, amplitude_scale: float | str | None = None) -> dict:
+                      keep_classifier: bool = False, amplitude_scale: float | str | None = None,
+                      pretraining: str | None = None) -> dict:
     """Turn one of our training checkpoints into a backbone-only safetensors file plus its manifest entry, the
     input contract filled from the run's saved arguments.
 
@@ -301,6 +302,8 @@ def export_checkpoint(checkpoint: str | Path, name: str, out_dir: str | Path | N
         tensors, meta, what = _mim_encoder(state, amplitude_scale)
     else:
         tensors, meta, what = _classifier_backbone(state, checkpoint, keep_classifier, amplitude_scale)
+    if pretraining:
+        meta["pretraining"] = pretraining
     fields = {"name": name, **meta, "score": score, "metric": metric,
               "source": f"sarhub {what} run {Path(checkpoint).parent.name} (epoch {state.get('epoch')}), "
                         f"exported from {Path(checkpoint).name}"}
@@ -461,6 +464,7 @@ def main(argv: list[str] | None = None) -> None:
     e.add_argument("--name", required=True, help="e.g. resnet50-tsx")
     e.add_argument("--score", type=float, default=None, help="its test score on the pre-training set")
     e.add_argument("--metric", default="top1 (%)")
+    e.add_argument("--pretraining", default=None, help="pre-training set shown in the table (default: the run's dataset)")
     e.add_argument("--amplitude-scale", type=_scalar, default=None,
                    help="how raw amplitude became the 0–1 input: a divisor (e.g. 65535) or a description")
     r = sub.add_parser("register", help="trust a .safetensors file as an existing entry (copies it, records sha256)")
@@ -486,7 +490,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"wrote {new['path']} (sha256 {new['sha256']}) and registered {new['name']}")
         elif args.command == "export":
             new = export_checkpoint(args.checkpoint, args.name, args.out_dir, args.score, args.metric, args.manifest,
-                                    args.keep_classifier, args.amplitude_scale)
+                                    args.keep_classifier, args.amplitude_scale, args.pretraining)
             print(f"exported {new['name']}: {new['path']} sha256 {new['sha256']}")
         else:
             new = register_file(args.name, args.file, args.manifest, args.out_dir)

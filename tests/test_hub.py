@@ -173,18 +173,20 @@ def test_committed_file_loads_on_a_fresh_clone(tmp_path):
     env.update(PYTHONPATH=str(clone), HOME=str(tmp_path / "fresh_home"), OMP_NUM_THREADS="1")
     subprocess.run([sys.executable, "-m", "sarhub.hub", "export", "--checkpoint", str(ckpt), "--name",
                     "resnet18-tsxslc", "--out-dir", str(clone / "weights"), "--manifest",
-                    str(clone / "sarhub" / "hub_manifest.json"), "--amplitude-scale", "2000"],
+                    str(clone / "sarhub" / "hub_manifest.json"), "--amplitude-scale", "2000", "--pretraining",
+                    "TSX-SLC"],
                    check=True, env=env, cwd=tmp_path)
     x = torch.rand(2, 1, 32, 32)
     torch.save({"x": x, "y": model.forward_head(model.forward_features(x), pre_logits=True)}, tmp_path / "io.pth")
     code = ("import sarhub, torch; io = torch.load('io.pth'); "
             "m = sarhub.create_model('resnet18', weights='resnet18-tsxslc', num_classes=10).eval(); "
             "assert torch.equal(m.forward_head(m.forward_features(io['x']), pre_logits=True), io['y']); "
-            "print(m.input_contract.amplitude_scale, sarhub.hub.resolve('resnet18-tsxslc'), sarhub.__file__)")
+            "print(m.input_contract.amplitude_scale, sarhub.hub.resolve('resnet18-tsxslc'), sarhub.__file__, "
+            "sarhub.hub.entry('resnet18-tsxslc')['pretraining'])")
     out = subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=tmp_path, capture_output=True,
                          text=True).stdout
     assert out.split() == ["2000.0", str(clone / "weights" / "resnet18-tsxslc.safetensors"),
-                           str(clone / "sarhub" / "__init__.py")]
+                           str(clone / "sarhub" / "__init__.py"), "TSX-SLC"]
 
 
 MARKER = []
