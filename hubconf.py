@@ -1,7 +1,9 @@
 """torch.hub entry points: `torch.hub.load(<repo dir>, "resnet50", weights="resnet50-tsx", source="local")`.
 
-Each takes `weights` (None, a Model-Hub name, a .safetensors/.pth file or "imagenet"), `num_classes` (0 = features
-vector) and any keyword of `sarhub.create_model` (in_chans, img_size, features_only, weights_dir, ...).
+Each takes `weights` (None, a Model-Hub name, a .safetensors/.pth file, one of the authors' released checkpoints or
+"imagenet"), `num_classes` (0 = features vector) and any keyword of `sarhub.create_model` (in_chans, img_size,
+features_only, weights_dir, allow_partial, ...). A load that leaves backbone tensors out is an error unless
+allow_partial=True; weights from a Model-Hub name carry `model.input_contract`.
 """
 dependencies = ["torch", "timm", "safetensors"]
 

@@ -136,7 +136,8 @@ def main(argv=None) -> None:
         print(f"{args.dataset}: {len(train_set)} train / {len(test_set)} test images, classes {train_set.classes}")
     freeze = {"auto": None, "yes": True, "no": False}[args.freeze_bn]
     model = build_fcos(args.model, train_set.num_classes, weights=args.weights, min_size=args.min_size,
-                       max_size=args.max_size, freeze_bn=freeze, weights_dir=args.weights_dir)
+                       max_size=args.max_size, freeze_bn=freeze, weights_dir=args.weights_dir,
+                       allow_partial=args.allow_partial)
     model = wrap_ddp(model, env)
     sampler = DistributedSampler(train_set, env.world_size, env.rank, seed=args.seed) if env.distributed else None
     loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=sampler is None, sampler=sampler,

@@ -2,33 +2,67 @@
 
 `create_model` returns a classifier (or, with `features_only=True`, a `FeatureBackbone` giving the four stage maps
 as NCHW tensors for detection/segmentation heads). Weights come from a local `.safetensors`/`.pth` file, one of our
-training checkpoints, or a Model-Hub name, and a load that matches too few keys fails loudly instead of silently
-leaving a randomly initialised network (the classic `strict=False` bug).
+training checkpoints, the authors' released checkpoints (renamed on the fly, `sarhub.authors_checkpoints`) or a
+Model-Hub name. A load is all or nothing: any backbone tensor missing, unexpected or of another shape is an error
+naming the file, unless the caller passes `allow_partial=True` (the classic `strict=False` bug, where a model trains
+on from random weights without anyone noticing, cannot happen silently).
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import timm
 import torch
 from torch import nn
 
+from sarhub.authors_checkpoints import AUTHORS_NAMES, authors_layout, to_timm_names
 from sarhub.errors import DataError
 
 log = logging.getLogger(__name__)
 
 
+def _authors_senet_stem(model: nn.Module) -> None:
+    """The authors' SENet-50 pools its stem 3×3, stride 2, padding 1 (timm's legacy SE-ResNet: ceil mode, no pad)."""
+    model.pool0 = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+
+
+class SqueezeExciteThenAct(nn.Module):
+    """timm's SqueezeExcite followed by the block activation: in the authors' MobileNetV3-small (d-li14) the SE
+    module sits between the depthwise conv's BatchNorm and its activation, where timm puts it after both. Same
+    parameter names as timm's SE, so timm-named checkpoints load unchanged."""
+
+    def __init__(self, se: nn.Module, act: nn.Module):
+        super().__init__()
+        self.conv_reduce, self.act1, self.conv_expand, self.gate = se.conv_reduce, se.act1, se.conv_expand, se.gate
+        self.act = act
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scale = self.conv_expand(self.act1(self.conv_reduce(x.mean((2, 3), keepdim=True))))
+        return self.act(x * self.gate(scale))
+
+
+def _authors_mobilenetv3_se(model: nn.Module) -> None:
+    """Move the activation of every expanded block with SE behind the SE module, as the authors' network has it."""
+    from timm.models._efficientnet_blocks import InvertedResidual
+
+    for block in model.modules():
+        if isinstance(block, InvertedResidual) and not isinstance(block.se, nn.Identity):
+            block.se = SqueezeExciteThenAct(block.se, block.bn2.act)
+            block.bn2.act = nn.Identity()
+
+
 @dataclass(frozen=True)
 class BackboneSpec:
-    """How one paper backbone maps onto timm."""
+    """How one backbone maps onto timm."""
 
     timm_name: str
     family: str  # "cnn" or "swin" (sets the optimiser recipe: Swin uses 10x smaller learning rates)
     stage_offset: int  # timm feature index of the first of the four stages (CNNs also expose the stride-2 stem)
     timm_kwargs: dict[str, Any] = field(default_factory=dict)
+    adjust: Callable[[nn.Module], None] | None = None  # where no timm setting reproduces the authors' network
 
 
 # The authors built Swin for 128 px input with window 4 (feature grids 32/16/8/4 are all divisible by 4).
@@ -38,10 +72,14 @@ BACKBONES: dict[str, BackboneSpec] = {
     "resnet50": BackboneSpec("resnet50", "cnn", 1),
     "resnet101": BackboneSpec("resnet101", "cnn", 1),
     "densenet121": BackboneSpec("densenet121", "cnn", 1),
-    # timm's legacy SE-ResNet-50 has the authors' structure (SE from 1x1 convs with bias, stride in conv1).
-    "senet50": BackboneSpec("legacy_seresnet50", "cnn", 1),
-    # The authors' code builds the small variant (last conv 576 channels); the large one is offered too.
-    "mobilenetv3": BackboneSpec("mobilenetv3_small_100", "cnn", 1),
+    # The authors' SE-ResNet-50: timm's legacy SE-ResNet (SE from 1x1 convs with bias, stride in conv1) with their
+    # padded stem pooling; timm's own variant stays available as legacy_seresnet50.
+    "senet50": BackboneSpec("legacy_seresnet50", "cnn", 1, adjust=_authors_senet_stem),
+    "legacy_seresnet50": BackboneSpec("legacy_seresnet50", "cnn", 1),
+    # The authors' MobileNetV3-small (last conv 576 channels, SE before the activation); timm's variant stays
+    # available as mobilenetv3_small_100, and the large one is offered too.
+    "mobilenetv3": BackboneSpec("mobilenetv3_small_100", "cnn", 1, adjust=_authors_mobilenetv3_se),
+    "mobilenetv3_small_100": BackboneSpec("mobilenetv3_small_100", "cnn", 1),
     "mobilenetv3_large": BackboneSpec("mobilenetv3_large_100", "cnn", 1),
     "swin_t": BackboneSpec("swin_tiny_patch4_window7_224", "swin", 0, _SWIN),
     "swin_b": BackboneSpec("swin_base_patch4_window7_224", "swin", 0, _SWIN),
@@ -49,10 +87,10 @@ BACKBONES: dict[str, BackboneSpec] = {
 PAPER_BACKBONES = ("resnet18", "resnet50", "resnet101", "senet50", "mobilenetv3", "densenet121", "swin_t", "swin_b")
 _ALIASES = {
     "resnet-18": "resnet18", "resnet-50": "resnet50", "resnet-101": "resnet101", "densenet-121": "densenet121",
-    "senet-50": "senet50", "seresnet50": "senet50", "se-resnet50": "senet50", "legacy_seresnet50": "senet50",
+    "senet-50": "senet50", "seresnet50": "senet50", "se-resnet50": "senet50",
     "mobilenetv3_small": "mobilenetv3", "mobilenet_v3": "mobilenetv3", "mobilenetv3-small": "mobilenetv3",
-    "mobilenetv3-large": "mobilenetv3_large", "swin-t": "swin_t", "swin_tiny": "swin_t", "swint": "swin_t",
-    "swin-b": "swin_b", "swin_base": "swin_b", "swinb": "swin_b",
+    "mobilenetv3-large": "mobilenetv3_large", "swin-t": "swin_t", "swin_tiny": "swin_t", "swin-b": "swin_b",
+    "swint": "swin_t", "swin_base": "swin_b", "swinb": "swin_b",
 }
 
 
@@ -72,7 +110,8 @@ def backbone_family(name: str) -> str:
 class FeatureBackbone(nn.Module):
     """A timm model reduced to its stages: forward returns a list of NCHW maps (Swin's NHWC is converted).
 
-    The wrapped model keeps timm's parameter names, so classifier checkpoints load into it unchanged.
+    The wrapped model keeps timm's parameter names, so classifier checkpoints load into it unchanged; the tensors
+    pruning removed (the head) are remembered, so a load into it does not count them as unexpected.
     """
 
     def __init__(self, model: nn.Module, stage_indices: Sequence[int], stage_offset: int):
@@ -82,7 +121,9 @@ class FeatureBackbone(nn.Module):
         info = model.feature_info
         self.out_channels = [info[i]["num_chs"] for i in self._timm_indices]
         self.reductions = [info[i]["reduction"] for i in self._timm_indices]
+        before = set(model.state_dict())
         model.prune_intermediate_layers(self._timm_indices, prune_head=True, prune_norm=False)
+        self.pruned_keys = frozenset(before - set(model.state_dict()))
         self.model = model
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -101,13 +142,17 @@ def create_model(
     features_only: bool = False,
     out_indices: Sequence[int] = (0, 1, 2, 3),
     weights_dir: str | Path | None = None,
-    min_match: float = 0.5,
+    allow_partial: bool = False,
     **timm_kwargs: Any,
 ) -> nn.Module:
-    """Build a paper backbone for `in_chans`-channel SAR input and optionally load weights.
+    """Build a backbone for `in_chans`-channel SAR input and optionally load weights.
 
     weights: None/"scratch" (random init), "imagenet" (timm's download, needs internet), a file path
-    (.safetensors, or .pth/.pt/.bin read with weights_only=True), or a Model-Hub name such as "resnet50-tsx".
+    (.safetensors, or .pth/.pt/.bin read with weights_only=True; the authors' checkpoints are recognised and
+    renamed), or a Model-Hub name such as "senet50-tsx". Weights from a Model-Hub name (or a sarhub safetensors
+    export) attach their input contract as `model.input_contract` (`.preprocess()` builds the matching batch
+    preprocessing). allow_partial: load what matches instead of failing when backbone tensors are missing,
+    unexpected or of another shape (the classifier may always differ).
     features_only: return a FeatureBackbone over stages `out_indices` (0..3 = strides 4..32 for CNNs, 4..32 for Swin
     at patch size 4). Extra keyword arguments go to timm (e.g. output_stride=8, drop_path_rate=0.1).
     """
@@ -127,11 +172,19 @@ def create_model(
             raise DataError(None, f"could not fetch timm's ImageNet weights for {spec.timm_name} ({exc}); "
                                   "download them where there is internet and pass the file with --weights") from exc
         raise
+    if spec.adjust is not None:
+        spec.adjust(model)
+    contract = None
     if weights is not None and not pretrained and str(weights).lower() != "scratch":
+        from sarhub import hub
+
         _check_hub_architecture(key, weights)
-        load_weights(model, weights, weights_dir=weights_dir, min_match=min_match)
+        load_weights(model, weights, weights_dir=weights_dir, allow_partial=allow_partial, arch=key)
+        contract = hub.input_contract(weights)
     if features_only:
-        return FeatureBackbone(model, out_indices, spec.stage_offset)
+        model = FeatureBackbone(model, out_indices, spec.stage_offset)
+    if contract is not None:
+        model.input_contract = contract
     return model
 
 
@@ -142,20 +195,30 @@ def create_backbone(name: str, **kwargs: Any) -> FeatureBackbone:
 
 @dataclass
 class LoadReport:
-    """What a weight load did; `matched` counts tensors copied into the model."""
+    """What a weight load did; `matched` counts tensors copied into the model, `gaps` the backbone tensors that
+    were missing, unexpected or of another shape (empty unless the load was allowed to be partial)."""
 
     source: str
+    layout: str | None  # the authors' network whose layout was renamed, if any
     matched: int
     total: int
     missing: list[str]
     unexpected: list[str]
     skipped: list[str]  # present in both but of another shape (e.g. a classifier for another class count)
-    adapted: list[str]  # input convs re-summed to another channel count
+    adapted: list[str]  # the input conv, re-summed to another channel count
+    dropped: list[str]  # buffers of the authors' layout that the model recomputes (Swin's index and mask)
+    gaps: list[str]
 
     def __str__(self) -> str:
-        return (f"loaded {self.source}: {self.matched}/{self.total} tensors matched, {len(self.missing)} missing, "
-                f"{len(self.unexpected)} unexpected, {len(self.skipped)} skipped for shape, "
-                f"{len(self.adapted)} input conv(s) adapted")
+        layout = f" (the authors' {AUTHORS_NAMES[self.layout]} layout, renamed)" if self.layout else ""
+        text = (f"loaded {self.source}{layout}: {self.matched}/{self.total} tensors matched, "
+                f"{len(self.missing)} missing, {len(self.unexpected)} unexpected, "
+                f"{len(self.skipped)} skipped for shape, {len(self.adapted)} input conv(s) adapted")
+        if self.dropped:
+            text += f", {len(self.dropped)} recomputed buffers dropped"
+        if self.gaps:
+            text += f"; PARTIAL: {len(self.gaps)} backbone tensors not loaded ({', '.join(self.gaps[:5])})"
+        return text
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
@@ -190,9 +253,13 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     return state
 
 
+def _is_file_source(weights: str | Path) -> bool:
+    return Path(weights).suffix in (".safetensors", ".pth", ".pt", ".bin") or Path(weights).exists()
+
+
 def _check_hub_architecture(key: str, weights: str | Path) -> None:
     """A Model-Hub name must describe the architecture being built (resnet50-tsx cannot go into a Swin)."""
-    if Path(weights).suffix in (".safetensors", ".pth", ".pt", ".bin") or Path(weights).exists():
+    if _is_file_source(weights):
         return
     from sarhub import hub
 
@@ -202,9 +269,8 @@ def _check_hub_architecture(key: str, weights: str | Path) -> None:
 
 
 def _resolve_source(source: str | Path, weights_dir: str | Path | None) -> Path:
-    path = Path(source)
-    if path.suffix in (".safetensors", ".pth", ".pt", ".bin") or path.exists():
-        return path
+    if _is_file_source(source):
+        return Path(source)
     from sarhub import hub  # a Model-Hub name such as "resnet50-tsx"
 
     return hub.resolve(str(source), weights_dir=weights_dir)
@@ -214,52 +280,93 @@ def load_weights(
     model: nn.Module,
     source: str | Path | dict[str, torch.Tensor],
     weights_dir: str | Path | None = None,
-    min_match: float = 0.5,
+    allow_partial: bool = False,
+    arch: str | None = None,
 ) -> LoadReport:
-    """Copy matching tensors into `model`, adapting the first conv's input channels, and report what happened.
+    """Copy a checkpoint into `model` by name, all or nothing, and report (stderr, WARNING) what happened.
 
-    Raises DataError when fewer than `min_match` of the model's non-classifier tensors were matched.
+    The authors' layouts are renamed first; the input conv is summed over input channels (3 → 1: exact for the
+    grey image copied to three channels, as the authors trained) or spread over them (1 → N). The classifier may
+    be absent, extra or of another shape; any other tensor missing, unexpected or of another shape raises
+    DataError naming the file and the first keys, unless `allow_partial`. `arch` (our backbone name, as
+    create_model passes it) refuses an authors' checkpoint of another network.
     """
     if isinstance(source, dict):
         state, label = source, "state dict"
     else:
         path = _resolve_source(source, weights_dir)
         state, label = read_state_dict(path), str(path)
-    if isinstance(model, FeatureBackbone):
-        model = model.model
-    own = model.state_dict()
-    head = _classifier_prefix(model)
+    target = model.model if isinstance(model, FeatureBackbone) else model
+    layout = authors_layout(state)
+    if arch is not None and layout is not None and layout != arch and not allow_partial:
+        raise DataError(label, _wrong_network(layout, arch, label))
+    dropped: list[str] = []
+    if layout is not None:
+        state, dropped = to_timm_names(state, layout)
+    own = target.state_dict()
+    first_conv = next((k for k, v in own.items() if v.ndim == 4), None)
     matched: dict[str, torch.Tensor] = {}
     skipped, adapted = [], []
     for key, value in state.items():
         if key not in own:
             continue
-        target = own[key]
-        if value.shape == target.shape:
+        if value.shape == own[key].shape:
             matched[key] = value
-        elif value.ndim == 4 and target.ndim == 4 and value.shape[0] == target.shape[0] and value.shape[2:] == target.shape[2:]:
-            from timm.models._manipulate import adapt_input_conv  # sums 3->1 channels, repeats 1->3
-
-            matched[key] = adapt_input_conv(target.shape[1], value.float(), base_chans=value.shape[1]).to(value.dtype)
+        elif key == first_conv and (conv := _adapt_input_conv(value, own[key].shape)) is not None:
+            matched[key] = conv
             adapted.append(key)
         else:
             skipped.append(key)
-    model.load_state_dict(matched, strict=False)
-    # BatchNorm's num_batches_tracked counters are not weights (and old checkpoints predate them)
-    body = [k for k in own if not (head and k.startswith(head)) and not k.endswith("num_batches_tracked")]
-    n_body = sum(k in matched for k in body)
-    report = LoadReport(
-        source=label, matched=len(matched), total=len(own),
-        missing=[k for k in own if k not in matched], unexpected=[k for k in state if k not in own],
-        skipped=skipped, adapted=adapted,
-    )
-    if body and n_body < min_match * len(body):
-        example = ", ".join(report.missing[:3])
-        raise DataError(label, f"only {n_body}/{len(body)} backbone tensors match this model "
-                               f"(missing e.g. {example}); wrong architecture or key layout? "
-                               "Convert the authors' checkpoints with weights/convert.py")
-    log.info("%s", report)
+    missing = [k for k in own if k not in matched and k not in skipped and not k.endswith("num_batches_tracked")]
+    unexpected = [k for k in state if k not in own]
+    head = _classifier_prefix(target)
+    tolerated = getattr(model, "pruned_keys", frozenset())
+    gaps = [k for k in missing + unexpected + skipped
+            if not (head and k.startswith(head)) and k not in tolerated and not k.endswith("num_batches_tracked")]
+    report = LoadReport(label, layout if layout in RENAMED_LAYOUTS else None, len(matched), len(own), missing,
+                        unexpected, skipped, adapted, dropped, gaps)
+    if gaps and not allow_partial:
+        raise DataError(label, _gaps_message(report, state, own))
+    target.load_state_dict(matched, strict=False)
+    log.warning("%s", report)
     return report
+
+
+# layouts whose key names differ from timm's (the others are torchvision's names, which timm shares)
+RENAMED_LAYOUTS = ("senet50", "mobilenetv3", "swin_t", "swin_b")
+
+
+def _adapt_input_conv(value: torch.Tensor, shape: torch.Size) -> torch.Tensor | None:
+    """Sum an input conv over its input channels (N → 1) or spread it over N copies (1 → N): both exact when the
+    channels are copies of one grey image. Other channel changes have no exact counterpart (None)."""
+    if value.ndim != 4 or value.shape[0] != shape[0] or value.shape[2:] != shape[2:]:
+        return None
+    if shape[1] == 1:
+        return value.float().sum(dim=1, keepdim=True).to(value.dtype)
+    if value.shape[1] == 1:
+        return (value.float().repeat(1, shape[1], 1, 1) / shape[1]).to(value.dtype)
+    return None
+
+
+def _gaps_message(report: LoadReport, state: dict[str, torch.Tensor], own: dict[str, torch.Tensor]) -> str:
+    missing = [k for k in report.gaps if k in report.missing]
+    unexpected = [k for k in report.gaps if k in report.unexpected]
+    skipped = [f"{k} {tuple(state[k].shape)} vs model {tuple(own[k].shape)}" for k in report.gaps
+               if k in report.skipped]
+    parts = [f"{len(keys)} {what} ({', '.join(keys[:3])}{', ...' if len(keys) > 3 else ''})"
+             for what, keys in (("missing", missing), ("unexpected", unexpected), ("of another shape", skipped))
+             if keys]
+    return (f"does not fit this model: backbone tensors {'; '.join(parts)}. Nothing was loaded; wrong architecture "
+            "or layout? Pass allow_partial=True (--allow-partial) to load only what matches")
+
+
+def _wrong_network(layout: str, arch: str, label: str) -> str:
+    name = Path(label).stem.lower()
+    pretraining = next((p for p in ("tsx", "ben", "osu") if p in name), "tsx")
+    what = f"the authors' {AUTHORS_NAMES[layout]}" if layout in RENAMED_LAYOUTS else f"a {layout}"
+    return (f"holds {what} network, not {arch}: build it as {layout} "
+            f"(create_model(\"{layout}\", weights=...) or --model {layout}), or convert it once: "
+            f"python -m sarhub.hub convert --source {label} --arch {layout} --name {layout}-{pretraining}")
 
 
 def _classifier_prefix(model: nn.Module) -> str | None:

@@ -286,7 +286,7 @@ def train_classifier(args: argparse.Namespace, env: DistEnv, train_set: Dataset,
     preprocess = Preprocess(drae, mean, std, args.log_transform, args.per_image_norm).to(env.device)
 
     model = create_model(args.model, num_classes=train_set.num_classes, in_chans=in_chans, img_size=input_size,
-                         weights=args.weights, weights_dir=args.weights_dir)
+                         weights=args.weights, weights_dir=args.weights_dir, allow_partial=args.allow_partial)
     if args.freeze_backbone:
         freeze_backbone(model)
     channels_last = env.device.type == "cuda" if args.channels_last is None else args.channels_last

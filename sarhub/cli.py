@@ -21,6 +21,9 @@ def common_parser(description: str) -> argparse.ArgumentParser:
     p.add_argument("--weights", type=str, default=None,
                    help="initial weights: scratch, imagenet, a .safetensors/.pth file, or a Model-Hub name")
     p.add_argument("--weights-dir", type=str, default=None, help="folder of Model-Hub weight files")
+    p.add_argument("--allow-partial", action="store_true",
+                   help="load the --weights tensors that fit even if backbone tensors are missing, unexpected or of "
+                        "another shape (otherwise that is an error)")
     p.add_argument("--data-root", type=str, default=None, help="dataset folder; omitted: the built-in SAR simulator")
     p.add_argument("--output", type=str, default=None, help="run folder for checkpoints and logs")
     p.add_argument("--epochs", type=int, default=None)

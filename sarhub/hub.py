@@ -1,59 +1,165 @@
-"""The Model-Hub: a manifest of SAR pre-trained backbone weights, checksum-verified loading, and export of our own.
+"""The Model-Hub: named SAR pre-trained backbones, the input each expects, and loading that trusts only verified files.
 
-Weight files are not kept in git. A name such as "resnet50-tsx" is looked up in the manifest (weights/manifest.json,
-or $SARHUB_MANIFEST), and its file in, in order: the `weights_dir` argument, $SARHUB_WEIGHTS, <repo>/weights/files,
-~/.cache/sarhub/weights. The sha256 is verified before anything is loaded; files are safetensors only.
+A name such as "senet50-tsx" is looked up in the manifest shipped inside the package (sarhub/hub_manifest.json)
+overlaid by the user's own registrations ($SARHUB_MANIFEST, default ~/.cache/sarhub/manifest.json). Its file is
+searched in: the `weights_dir` argument, $SARHUB_WEIGHTS, the checkout's weights/ folder (files committed with the
+repository load on a fresh clone) and ~/.cache/sarhub/weights. A file loads only if its sha256 matches the manifest;
+an entry without one (the authors' release until you convert it) is refused. Files are safetensors only, and carry
+the entry and its input contract in their metadata.
 
-    python -m sarhub.hub list                       # the table of weights (Markdown)
-    python -m sarhub.hub export --checkpoint runs/TSX_resnet50/checkpoint_best.pth --name resnet50-tsx --score 72.5
+    python -m sarhub.hub list                                   # the table of weights (Markdown)
+    python -m sarhub.hub show senet50-tsx                       # one entry and the input its network expects
+    python -m sarhub.hub convert --source SENet50_TSX.pth --name senet50-tsx     # the authors' release
+    python -m sarhub.hub export --checkpoint runs/x/checkpoint_best.pth --name resnet18-x --amplitude-scale 65535
+    python -m sarhub.hub register --name NAME --file FILE.safetensors           # a file you trust
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
+import re
+import shutil
 import sys
-import warnings
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import torch
 from torch import nn
 
 from sarhub.errors import DataError
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_MANIFEST = REPO / "weights" / "manifest.json"
-ENTRY_FIELDS = ("name", "architecture", "in_chans", "img_size", "pretraining", "num_classes", "file", "sha256",
-                "size", "score", "metric", "source")
+PACKAGE = Path(__file__).resolve().parent
+REPO = PACKAGE.parent
+PACKAGED_MANIFEST = PACKAGE / "hub_manifest.json"
+ENTRY_FIELDS = ("name", "architecture", "pretraining", "num_classes", "file", "sha256", "size", "score", "metric",
+                "source", "input")
 OPTIONAL_FIELDS = ("patch_size",)  # ViT encoders of the MIM pre-training
+_TEXT_FIELDS = ("name", "architecture", "pretraining", "file", "metric", "source")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 
 
-def manifest_path(manifest: str | Path | None = None) -> Path:
-    return Path(manifest or os.environ.get("SARHUB_MANIFEST", DEFAULT_MANIFEST))
+@dataclass(frozen=True)
+class InputContract:
+    """The input a network saw in pre-training: what to feed it, and what a fine-tuning run should know it changes.
+
+    Field names are those of a classifier run's saved arguments, so a checkpoint's `args` fill it directly.
+    amplitude_scale: how raw amplitude became the 0–1 image (a divisor, or a description).
+    """
+
+    in_chans: int
+    img_size: int
+    amplitude_scale: float | str | None = None
+    drae_method: str = "none"
+    drae_range: tuple[float, float] = (0.0, 0.0)
+    drae_test: float = 0.0
+    drae_xavg: float | None = None
+    log_transform: float = 0.0
+    norm_mean: tuple[float, ...] | None = None
+    norm_std: tuple[float, ...] | None = None
+    per_image_norm: bool = False
+
+    @classmethod
+    def from_run(cls, run: Mapping[str, Any], amplitude_scale: float | str | None = None) -> InputContract:
+        """From a classifier checkpoint's saved arguments (or a training namespace's vars)."""
+        from sarhub.classification import drae_config, model_input_size
+
+        drae = drae_config(run)
+        mean, std = run.get("norm_mean"), run.get("norm_std")
+        return cls(in_chans=int(run.get("in_chans", 1)), img_size=int(model_input_size(run)),
+                   amplitude_scale=amplitude_scale if amplitude_scale is not None else run.get("amplitude_scale"),
+                   drae_method=drae.method, drae_range=tuple(float(v) for v in drae.train_range),
+                   drae_test=float(drae.test_value), drae_xavg=drae.x_avg,
+                   log_transform=float(run.get("log_transform", 0.0)),
+                   norm_mean=None if mean is None else tuple(float(v) for v in mean),
+                   norm_std=None if std is None else tuple(float(v) for v in std),
+                   per_image_norm=bool(run.get("per_image_norm", False)))
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], where: str | Path | None) -> InputContract:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown or not {"in_chans", "img_size"} <= set(values):
+            raise DataError(where, f"bad input contract {dict(values)} (fields: {', '.join(sorted(known))})")
+        tuples = {k: tuple(v) for k, v in values.items() if isinstance(v, list)}
+        return cls(**{**values, **tuples})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    def preprocess(self) -> nn.Module:
+        """The batch preprocessing (DRAE at its test value → per-image standardisation → mean/std) this network
+        was pre-trained with, in eval mode; inputs are B×C×H×W images in [0, 1]."""
+        from sarhub.classification import preprocess_from_run
+
+        if self.norm_mean is None or self.norm_std is None:
+            raise DataError(None, "these weights record no normalisation mean/std, so their preprocessing is unknown")
+        return preprocess_from_run(self.as_dict())
+
+    def describe(self) -> list[str]:
+        drae = "none" if self.drae_method == "none" else (
+            f"{self.drae_method}, test value {self.drae_test} (training range {list(self.drae_range)}"
+            + (f", fixed x_avg {self.drae_xavg}" if self.drae_xavg is not None else "") + ")")
+        norm = ("not recorded" if self.norm_mean is None else
+                f"mean {list(self.norm_mean)}, std {list(self.norm_std or ())}")
+        lines = [f"input:            {self.in_chans} channel(s), {self.img_size}×{self.img_size} px",
+                 f"amplitude scale:  {'not recorded' if self.amplitude_scale is None else self.amplitude_scale}",
+                 f"DRAE:             {drae}"]
+        if self.log_transform:
+            lines.append(f"log transform:    s = {self.log_transform}")
+        return lines + [f"per-image std.:   {'yes' if self.per_image_norm else 'no'}", f"normalisation:    {norm}"]
 
 
-def load_manifest(manifest: str | Path | None = None) -> dict[str, dict]:
-    path = manifest_path(manifest)
+def check_name(name: str) -> str:
+    """A Model-Hub name becomes a file name: letters, digits, '.', '_', '+', '-' only, so it stays in its folder."""
+    if not _NAME.fullmatch(name) or ".." in name:
+        raise DataError(None, f"invalid Model-Hub name {name!r}: use letters, digits, '.', '_', '+' and '-' only")
+    return name
+
+
+def user_dir() -> Path:
+    return Path.home() / ".cache" / "sarhub"
+
+
+def user_manifest_path() -> Path:
+    return Path(os.environ.get("SARHUB_MANIFEST") or user_dir() / "manifest.json")
+
+
+def default_weights_dir() -> Path:
+    """Where convert, export and register write files unless told otherwise."""
+    return Path(os.environ.get("SARHUB_WEIGHTS") or user_dir() / "weights")
+
+
+def read_manifest(path: str | Path) -> dict[str, dict]:
+    path = Path(path)
     if not path.is_file():
         return {}
     try:
         entries = json.loads(path.read_text())["weights"]
+        return {e["name"]: e for e in entries}
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise DataError(path, f"not a Model-Hub manifest ({exc})") from None
-    return {e["name"]: e for e in entries}
 
 
-def entry(name: str, manifest: str | Path | None = None) -> dict | None:
-    return load_manifest(manifest).get(name)
+def load_manifest() -> dict[str, dict]:
+    """The packaged entries overlaid by the user's registrations (a converted file's sha256, own exports)."""
+    return {**read_manifest(PACKAGED_MANIFEST), **read_manifest(user_manifest_path())}
+
+
+def entry(name: str) -> dict | None:
+    return load_manifest().get(name)
 
 
 def search_dirs(weights_dir: str | Path | None = None) -> list[Path]:
     dirs = [Path(weights_dir)] if weights_dir else []
     if os.environ.get("SARHUB_WEIGHTS"):
         dirs.append(Path(os.environ["SARHUB_WEIGHTS"]))
-    return dirs + [REPO / "weights" / "files", Path.home() / ".cache" / "sarhub" / "weights"]
+    if (REPO / "hubconf.py").is_file():  # running from a checkout: its committed weights
+        dirs.append(REPO / "weights")
+    return dirs + [user_dir() / "weights"]
 
 
 def sha256(path: str | Path) -> str:
@@ -64,32 +170,68 @@ def sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def verify_sha256(path: str | Path, expected: str | None) -> None:
-    """Refuse a file whose sha256 differs from the manifest's; warn loudly when the manifest has none."""
-    if not expected:
-        warnings.warn(f"{path}: the manifest has no sha256 for this file, so it is UNVERIFIED; register it with "
-                      "`python -m sarhub.hub register` once you trust it", stacklevel=3)
-        return
+def verify_sha256(path: str | Path, expected: str) -> None:
     actual = sha256(path)
     if actual != expected:
         raise DataError(path, f"sha256 mismatch: expected {expected}, got {actual} (corrupt or tampered file)")
 
 
-def resolve(name: str, weights_dir: str | Path | None = None, manifest: str | Path | None = None) -> Path:
+def how_to_obtain(e: dict) -> str:
+    if "authors' release" in (e.get("source") or ""):
+        return (f"download the authors' {e['architecture']} {e['pretraining']} checkpoint and run `python -m "
+                f"sarhub.hub convert --source <downloaded .pth> --arch {e['architecture']} --name {e['name']}` "
+                "(it writes the file and registers its sha256)")
+    return f"get {e['file']} from {e.get('source') or 'its publisher'}"
+
+
+def resolve(name: str, weights_dir: str | Path | None = None) -> Path:
     """The verified local file of Model-Hub entry `name`."""
-    known = load_manifest(manifest)
+    known = load_manifest()
     if name not in known:
         raise DataError(None, f"{name!r} is neither a weights file nor a Model-Hub name "
-                              f"(known: {', '.join(sorted(known)) or 'none'}; manifest {manifest_path(manifest)})")
+                              f"(known: {', '.join(sorted(known)) or 'none'})")
     e = known[name]
+    file = check_name(e["file"])
+    if not e.get("sha256"):
+        raise DataError(None, f"Model-Hub weights {name!r} have no sha256 yet, so no file is trusted under that name: "
+                              f"{how_to_obtain(e)}; for a file you already trust: `python -m sarhub.hub register "
+                              f"--name {name} --file <file>.safetensors`")
     for folder in search_dirs(weights_dir):
-        path = folder / e["file"]
+        path = folder / file
         if path.is_file():
-            verify_sha256(path, e.get("sha256"))
+            verify_sha256(path, e["sha256"])
             return path
     places = ", ".join(str(d) for d in search_dirs(weights_dir))
-    raise DataError(None, f"weights {name!r} not found: put {e['file']} (from {e.get('source', 'its publisher')}) "
-                          f"in one of: {places} — or pass --weights-dir / set SARHUB_WEIGHTS")
+    raise DataError(None, f"weights {name!r} not found: put {file} in one of: {places} — or pass --weights-dir / "
+                          f"set SARHUB_WEIGHTS ({how_to_obtain(e)})")
+
+
+def input_contract(source: str | Path) -> InputContract | None:
+    """The input contract of a Model-Hub name or of a sarhub .safetensors file (None when it records none)."""
+    path = Path(source)
+    if path.suffix == ".safetensors":
+        contract = entry_from_metadata(read_metadata(path)).get("input")
+        return None if contract is None else InputContract.from_dict(contract, path)
+    if path.suffix in (".pth", ".pt", ".bin") or path.exists():
+        return None
+    e = entry(str(source))
+    return None if e is None or not e.get("input") else InputContract.from_dict(e["input"], f"entry {source}")
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return handle.metadata() or {}
+    except Exception as exc:
+        raise DataError(path, f"not a valid safetensors file ({exc})") from exc
+
+
+def entry_from_metadata(meta: Mapping[str, str]) -> dict[str, Any]:
+    """A safetensors file's metadata back as entry fields (text fields are stored as is, the others as JSON)."""
+    fields = ENTRY_FIELDS + OPTIONAL_FIELDS
+    return {k: v if k in _TEXT_FIELDS else json.loads(v) for k, v in meta.items() if k in fields}
 
 
 def backbone_state(model: nn.Module, keep_classifier: bool = False) -> dict[str, torch.Tensor]:
@@ -101,125 +243,258 @@ def backbone_state(model: nn.Module, keep_classifier: bool = False) -> dict[str,
     return {k: v.contiguous() for k, v in state.items() if not (prefix and k.startswith(prefix))}
 
 
-def save_backbone(state: dict[str, torch.Tensor], path: str | Path, metadata: dict[str, Any] | None = None) -> str:
-    """Write tensors as safetensors (atomically) and return the file's sha256."""
+def save_backbone(state: dict[str, torch.Tensor], path: str | Path, entry_fields: dict[str, Any]) -> str:
+    """Write tensors as safetensors (atomically) with the entry and its input contract as metadata; return sha256."""
     from safetensors.torch import save_file
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    save_file(state, str(tmp), metadata={k: str(v) for k, v in (metadata or {}).items()})
+    meta = {k: v if k in _TEXT_FIELDS else json.dumps(v) for k, v in entry_fields.items() if v is not None}
+    save_file(state, str(tmp), metadata=meta)
     os.replace(tmp, path)
     return sha256(path)
 
 
 def register(new: dict, manifest: str | Path | None = None) -> None:
-    """Add or replace a manifest entry (written atomically)."""
-    path = manifest_path(manifest)
-    entries = load_manifest(path)
-    entries[new["name"]] = {k: new.get(k) for k in ENTRY_FIELDS + tuple(k for k in OPTIONAL_FIELDS if k in new)}
+    """Add or replace an entry in `manifest` (default: the user's), written atomically."""
+    path = Path(manifest) if manifest else user_manifest_path()
+    entries = read_manifest(path)
+    entries[check_name(new["name"])] = {k: new.get(k) for k in ENTRY_FIELDS + tuple(k for k in OPTIONAL_FIELDS
+                                                                                    if k in new)}
+    text = json.dumps({"weights": sorted(entries.values(), key=lambda e: e["name"])}, indent=1)
+    # number lists on one line: [0.0, 2.0], not one value per line
+    text = re.sub(r"\[\s+([^\[\]{}\"]*?)\s+\]", lambda m: f"[{', '.join(v.strip() for v in m[1].split(','))}]", text)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps({"weights": sorted(entries.values(), key=lambda e: e["name"])}, indent=1) + "\n")
+    tmp.write_text(text + "\n")
     os.replace(tmp, path)
 
 
-def export_checkpoint(checkpoint: str | Path, name: str, out_dir: str | Path, score: float | None = None,
-                      metric: str = "top1 (%)", manifest: str | Path | None = None,
-                      keep_classifier: bool = False) -> dict:
-    """Turn one of our training checkpoints into a backbone-only safetensors file plus its manifest entry.
+def _publish(tensors: dict[str, torch.Tensor], fields: dict[str, Any], out_dir: str | Path | None,
+             manifest: str | Path | None) -> dict:
+    """Write `<name>.safetensors` inside `out_dir` and register its entry with sha256 and size."""
+    name = check_name(fields["name"])
+    path = Path(out_dir or default_weights_dir()) / f"{name}.safetensors"
+    fields = {**fields, "file": path.name}
+    digest = save_backbone(tensors, path, {k: v for k, v in fields.items() if k not in ("sha256", "size")})
+    new = {**fields, "sha256": digest, "size": path.stat().st_size}
+    register(new, manifest)
+    return {**new, "path": str(path)}
+
+
+def export_checkpoint(checkpoint: str | Path, name: str, out_dir: str | Path | None = None,
+                      score: float | None = None, metric: str = "top1 (%)", manifest: str | Path | None = None,
+                      keep_classifier: bool = False, amplitude_scale: float | str | None = None,
+                      pretraining: str | None = None) -> dict:
+    """Turn one of our training checkpoints into a backbone-only safetensors file plus its manifest entry, the
+    input contract filled from the run's saved arguments.
 
     A classification run exports its backbone (classifier removed unless `keep_classifier`); a
     self_supervised/pretrain_mim.py run exports its ViT encoder (no MAE decoder) as a 1-channel timm ViT.
     """
     from sarhub.engine import load_checkpoint
 
+    check_name(name)
     state = load_checkpoint(checkpoint)
     args = state.get("args") or {}
     if "mask_ratio" in args and "encoder" in args:
-        tensors, meta, what = _mim_encoder(state)
+        tensors, meta, what = _mim_encoder(state, amplitude_scale)
     else:
-        tensors, meta, what = _classifier_backbone(state, checkpoint, keep_classifier)
-    file = f"{name}.safetensors"
-    digest = save_backbone(tensors, Path(out_dir) / file, meta)
-    new = {"name": name, **meta, "file": file, "sha256": digest, "size": (Path(out_dir) / file).stat().st_size,
-           "score": score, "metric": metric,
-           "source": f"sarhub {what} run {Path(checkpoint).parent.name} (epoch {state.get('epoch')}), "
-                     f"exported from {Path(checkpoint).name}"}
-    register(new, manifest)
-    return new
+        tensors, meta, what = _classifier_backbone(state, checkpoint, keep_classifier, amplitude_scale)
+    if pretraining:
+        meta["pretraining"] = pretraining
+    fields = {"name": name, **meta, "score": score, "metric": metric,
+              "source": f"sarhub {what} run {Path(checkpoint).parent.name} (epoch {state.get('epoch')}), "
+                        f"exported from {Path(checkpoint).name}"}
+    return _publish(tensors, fields, out_dir, manifest)
 
 
-def _classifier_backbone(state: dict, checkpoint: str | Path, keep_classifier: bool):
+def _classifier_backbone(state: dict, checkpoint: str | Path, keep_classifier: bool,
+                         amplitude_scale: float | str | None):
     from sarhub.backbones import create_model
-    from sarhub.classification import model_input_size
 
     args = state.get("args") or {}
     if "model" not in args or "num_classes" not in args:
         raise DataError(checkpoint, "has no training arguments (model, num_classes): not a sarhub checkpoint")
-    model = create_model(args["model"], num_classes=args["num_classes"], in_chans=args.get("in_chans", 1),
-                         img_size=model_input_size(args))
+    contract = InputContract.from_run(args, amplitude_scale)
+    model = create_model(args["model"], num_classes=args["num_classes"], in_chans=contract.in_chans,
+                         img_size=contract.img_size)
     model.load_state_dict(state["model"])
-    meta = {"architecture": args["model"], "in_chans": args.get("in_chans", 1), "img_size": model_input_size(args),
-            "pretraining": args.get("dataset", "unknown"), "num_classes": args["num_classes"]}
+    meta = {"architecture": args["model"], "pretraining": args.get("dataset", "unknown"),
+            "num_classes": args["num_classes"], "input": contract.as_dict()}
     return backbone_state(model, keep_classifier), meta, "classification"
 
 
-def _mim_encoder(state: dict):
+def _mim_encoder(state: dict, amplitude_scale: float | str | None):
     from sarhub.ssl.mae import ENCODERS, GradientMAE
 
     args = state["args"]
     model = GradientMAE(args["encoder"], args["img_size"], args["patch_size"], args["decoder_dim"],
                         args["decoder_depth"], mask_ratio=args["mask_ratio"])
     model.load_state_dict(state["model"])
-    meta = {"architecture": ENCODERS.get(args["encoder"], args["encoder"]), "in_chans": 1,
-            "img_size": args["img_size"], "patch_size": args["patch_size"],
-            "pretraining": f"gradient-feature MIM, {args.get('pool_tiles', '?')} unlabelled tiles", "num_classes": 0}
+    contract = InputContract(in_chans=1, img_size=args["img_size"], amplitude_scale=amplitude_scale)
+    meta = {"architecture": ENCODERS.get(args["encoder"], args["encoder"]), "patch_size": args["patch_size"],
+            "pretraining": f"gradient-feature MIM, {args.get('pool_tiles', '?')} unlabelled tiles", "num_classes": 0,
+            "input": contract.as_dict()}
     return {k: v.contiguous() for k, v in model.encoder.state_dict().items()}, meta, "MIM (encoder only)"
 
 
-def markdown_table(manifest: str | Path | None = None) -> str:
-    rows = ["| name | architecture | pre-training | classes | input | score | sha256 | source |",
-            "|---|---|---|---|---|---|---|---|"]
-    for e in load_manifest(manifest).values():
-        digest = (e.get("sha256") or "unverified")[:12]
+def convert_authors(source: str | Path, name: str, arch: str | None = None, out_dir: str | Path | None = None,
+                    manifest: str | Path | None = None, keep_classifier: bool = False) -> tuple[dict, Any]:
+    """The authors' released checkpoint → a verified 1-channel safetensors backbone registered under `name`.
+
+    Every tensor is renamed by name and must find its place (an incomplete match fails); the entry keeps the
+    manifest's input contract and score. Returns (entry, load report).
+    """
+    from sarhub.authors_checkpoints import authors_layout
+    from sarhub.backbones import create_model, load_weights, read_state_dict, resolve_name
+
+    check_name(name)
+    state = read_state_dict(source)
+    arch = resolve_name(arch) if arch else authors_layout(state)
+    if arch is None:
+        raise DataError(source, "is in none of the authors' eight layouts; name the architecture with --arch")
+    matrices = [v for v in state.values() if v.ndim == 2 and v.is_floating_point()]
+    if not matrices:
+        raise DataError(source, "has no classifier matrix: not one of the authors' classification checkpoints")
+    known = entry(name) or {}
+    contract = _entry_contract(known)
+    model = create_model(arch, num_classes=int(matrices[-1].shape[0]), in_chans=contract.in_chans,
+                         img_size=contract.img_size)
+    report = load_weights(model, source, arch=arch)
+    fields = {**known, "name": name, "architecture": arch, "pretraining": known.get("pretraining", "unknown"),
+              "num_classes": int(matrices[-1].shape[0]), "input": contract.as_dict(),
+              "source": f"authors' release ({Path(source).name}), converted by python -m sarhub.hub convert"}
+    return _publish(backbone_state(model, keep_classifier), fields, out_dir, manifest), report
+
+
+def _entry_contract(e: Mapping[str, Any]) -> InputContract:
+    """An entry's input contract; without one, the paper's 1-channel 128 px input and nothing else is known."""
+    return InputContract.from_dict(e["input"], f"entry {e.get('name')}") if e.get("input") else \
+        InputContract(in_chans=1, img_size=128)
+
+
+def register_file(name: str, file: str | Path, manifest: str | Path | None = None,
+                  weights_dir: str | Path | None = None) -> dict:
+    """Trust `file` as entry `name`: it must load completely into the entry's architecture; it is copied into the
+    weights folder under the entry's file name and its sha256 recorded."""
+    from sarhub.backbones import create_model, load_weights, read_state_dict, resolve_name
+
+    e = entry(name)
+    if e is None:
+        raise DataError(None, f"no Model-Hub entry {name!r} (export or convert creates new ones)")
+    file = Path(file)
+    if file.suffix != ".safetensors":
+        raise DataError(file, f"not a safetensors file; convert the authors' checkpoint instead: python -m sarhub.hub "
+                              f"convert --source {file} --arch {e['architecture']} --name {name}")
+    try:
+        arch = resolve_name(e["architecture"])
+    except ValueError:  # a timm ViT encoder of the MIM pre-training: that it reads is all that is checked
+        read_state_dict(file)
+    else:
+        contract = _entry_contract(e)
+        load_weights(create_model(arch, in_chans=contract.in_chans, img_size=contract.img_size), file, arch=arch)
+    target = Path(weights_dir or default_weights_dir()) / check_name(e["file"])
+    if not target.exists() or not target.samefile(file):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(file, target)
+    new = {**e, "sha256": sha256(target), "size": target.stat().st_size}
+    register(new, manifest)
+    return {**new, "path": str(target)}
+
+
+def markdown_table() -> str:
+    rows = ["| name | architecture | pre-training | classes | input | DRAE (test) | score | sha256 | source |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for e in load_manifest().values():
+        digest = (e.get("sha256") or "none yet")[:12]
         score = "" if e.get("score") is None else f"{e['score']} {e.get('metric') or ''}".strip()
+        c = e.get("input") or {}
+        drae = c.get("drae_method", "?") if c.get("drae_method", "none") == "none" else \
+            f"{c['drae_method']} ({c.get('drae_test')})"
         rows.append(f"| {e['name']} | {e['architecture']} | {e['pretraining']} | {e['num_classes']} | "
-                    f"{e['in_chans']}×{e['img_size']}² | {score} | {digest} | {e.get('source', '')} |")
+                    f"{c.get('in_chans', '?')}×{c.get('img_size', '?')}² | {drae} | {score} | {digest} | "
+                    f"{e.get('source', '')} |")
     return "\n".join(rows)
+
+
+def show(name: str) -> str:
+    """One entry (or a .safetensors file's metadata) and the input contract its network expects."""
+    if Path(name).suffix == ".safetensors":
+        e = {"name": Path(name).stem, **entry_from_metadata(read_metadata(name))}
+    else:
+        e = entry(name)
+        if e is None:
+            raise DataError(None, f"no Model-Hub entry {name!r}; `python -m sarhub.hub list` prints them")
+    lines = [f"{e['name']}: {e.get('architecture')} pre-trained on {e.get('pretraining')}, "
+             f"{e.get('num_classes')} classes" + (f", {e['score']} {e.get('metric', '')}" if e.get('score') else "")]
+    if "sha256" in e or "file" in e:
+        lines.append(f"file:             {e.get('file')}, sha256 "
+                     f"{e.get('sha256') or 'none yet: ' + how_to_obtain(e)}")
+    lines.append(f"source:           {e.get('source')}")
+    if e.get("input"):
+        lines += InputContract.from_dict(e["input"], name).describe()
+    else:
+        lines.append("input:            not recorded")
+    lines.append(f"use:              model = sarhub.create_model(\"{e.get('architecture')}\", weights=\"{e['name']}\", "
+                 "num_classes=N); preprocess = model.input_contract.preprocess()")
+    return "\n".join(lines)
+
+
+def _scalar(text: str) -> float | str:
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m sarhub.hub", description="SAR-HUB Model-Hub")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="print the weights table (Markdown)")
+    s = sub.add_parser("show", help="one entry (or .safetensors file) and the input contract of its network")
+    s.add_argument("name")
+    c = sub.add_parser("convert", help="convert one of the authors' released checkpoints and register it")
+    c.add_argument("--source", required=True, help="the authors' .pth (flat, 'module.' prefix or {'model': ...})")
+    c.add_argument("--name", required=True, help="Model-Hub name, e.g. senet50-tsx")
+    c.add_argument("--arch", default=None, help="backbone (default: recognised from the checkpoint's keys)")
     e = sub.add_parser("export", help="export a training checkpoint as backbone safetensors + manifest entry")
     e.add_argument("--checkpoint", required=True)
     e.add_argument("--name", required=True, help="e.g. resnet50-tsx")
-    e.add_argument("--out-dir", default=str(REPO / "weights" / "files"))
     e.add_argument("--score", type=float, default=None, help="its test score on the pre-training set")
     e.add_argument("--metric", default="top1 (%)")
-    e.add_argument("--keep-classifier", action="store_true")
-    r = sub.add_parser("register", help="record the sha256 and size of a file for an existing entry")
+    e.add_argument("--pretraining", default=None, help="pre-training set shown in the table (default: the run's dataset)")
+    e.add_argument("--amplitude-scale", type=_scalar, default=None,
+                   help="how raw amplitude became the 0–1 input: a divisor (e.g. 65535) or a description")
+    r = sub.add_parser("register", help="trust a .safetensors file as an existing entry (copies it, records sha256)")
     r.add_argument("--name", required=True)
     r.add_argument("--file", required=True)
-    for s in (e, r):
-        s.add_argument("--manifest", default=None)
+    for s_ in (c, e, r):
+        s_.add_argument("--out-dir", "--weights-dir", dest="out_dir", default=None,
+                        help=f"folder for the file (default: $SARHUB_WEIGHTS or {user_dir() / 'weights'})")
+        s_.add_argument("--manifest", default=None,
+                        help="manifest to write (default: the user's, $SARHUB_MANIFEST or "
+                             f"{user_dir() / 'manifest.json'}; sarhub/hub_manifest.json publishes with the package)")
+    for s_ in (c, e):
+        s_.add_argument("--keep-classifier", action="store_true")
     args = p.parse_args(argv)
     try:
         if args.command == "list":
             print(markdown_table())
+        elif args.command == "show":
+            print(show(args.name))
+        elif args.command == "convert":
+            new, _ = convert_authors(args.source, args.name, args.arch, args.out_dir, args.manifest,
+                                     args.keep_classifier)  # the load report went to stderr
+            print(f"wrote {new['path']} (sha256 {new['sha256']}) and registered {new['name']}")
         elif args.command == "export":
             new = export_checkpoint(args.checkpoint, args.name, args.out_dir, args.score, args.metric, args.manifest,
-                                    args.keep_classifier)
-            print(f"exported {new['name']}: {Path(args.out_dir) / new['file']} sha256 {new['sha256']}")
+                                    args.keep_classifier, args.amplitude_scale, args.pretraining)
+            print(f"exported {new['name']}: {new['path']} sha256 {new['sha256']}")
         else:
-            known = load_manifest(args.manifest)
-            if args.name not in known:
-                raise DataError(manifest_path(args.manifest), f"no entry {args.name!r}")
-            register({**known[args.name], "sha256": sha256(args.file), "size": Path(args.file).stat().st_size},
-                     args.manifest)
-            print(f"registered {args.name}: sha256 {sha256(args.file)}")
+            new = register_file(args.name, args.file, args.manifest, args.out_dir)
+            print(f"registered {new['name']}: {new['path']} sha256 {new['sha256']}")
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -56,7 +56,7 @@ def main(argv=None) -> None:
     torch.manual_seed(0)
     model = GradientMAE(args.encoder, args.img_size, args.patch_size, decoder_depth=1)
     if args.encoder_weights:
-        print(load_weights(model.encoder, args.encoder_weights, min_match=0.9))
+        print(load_weights(model.encoder, args.encoder_weights))
     model.to(device).eval()
     for param in model.parameters():
         param.requires_grad_(False)

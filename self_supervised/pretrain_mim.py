@@ -78,7 +78,7 @@ def main(argv=None) -> None:
     if args.weights:
         from sarhub.backbones import load_weights
 
-        load_weights(model.encoder, args.weights)
+        load_weights(model.encoder, args.weights, args.weights_dir, allow_partial=args.allow_partial)
     model = wrap_ddp(model, env)
     sampler = None
     if env.distributed:

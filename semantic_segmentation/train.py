@@ -116,7 +116,7 @@ def main(argv=None) -> None:
         print(f"{len(train_set)} train / {len(test_set)} test tiles from {args.data_root or 'the simulator'}, "
               f"{in_chans} channel(s)")
     model = build_deeplabv3(args.model, 2, weights=args.weights, aux=not args.no_aux, in_chans=in_chans,
-                            img_size=args.img_size)
+                            img_size=args.img_size, weights_dir=args.weights_dir, allow_partial=args.allow_partial)
     if env.is_main:
         print(f"DeepLabV3-{args.model}: output stride {model.output_stride}")
     model = wrap_ddp(model, env)  # SyncBatchNorm on CUDA under DDP

@@ -1,32 +1,50 @@
-"""Model-Hub: export -> load by name (sarhub and torch.hub) bit for bit, tampered files and pickled code refused,
-and the authors' checkpoint layouts converted to identical 1-channel models."""
+"""Model-Hub: export -> load by name (sarhub, torch.hub, a fresh clone) bit for bit with its input contract; entries
+without a sha256, tampered files, pickled code and names that would leave their folder are refused."""
+import os
 import pickle
-import re
+import shutil
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
-import timm
 import torch
-import torchvision
+from safetensors.torch import save_file
 
-from sarhub import create_model, hub
+from sarhub import create_backbone, create_model, hub
+from sarhub.backbones import resolve_name
+from sarhub.classification import preprocess_from_run
 from sarhub.errors import DataError
 
 REPO = Path(__file__).resolve().parents[1]
-sys_path = str(REPO / "weights")
+RUN_ARGS = {"model": "resnet18", "num_classes": 3, "in_chans": 1, "img_size": 40, "input_size": 32, "dataset": "TSX",
+            "drae_method": "rd", "drae_range": [3.5, 4.5], "drae_test": 4.0, "drae_xavg": 0.169,
+            "norm_mean": [0.2], "norm_std": [0.05], "per_image_norm": True, "log_transform": 0.0}
 
 
 @pytest.fixture
-def tiny_export(tmp_path, monkeypatch):
-    manifest = tmp_path / "manifest.json"
-    monkeypatch.setenv("SARHUB_MANIFEST", str(manifest))
+def user_home(tmp_path, monkeypatch):
+    """A user with no registrations of their own: manifest and cache inside tmp_path."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SARHUB_MANIFEST", str(tmp_path / "manifest.json"))
+    monkeypatch.delenv("SARHUB_WEIGHTS", raising=False)
+    return tmp_path
+
+
+def write_run(folder: Path) -> tuple[torch.nn.Module, Path]:
     model = create_model("resnet18", num_classes=3, img_size=32).eval()
-    ckpt = tmp_path / "run" / "checkpoint_best.pth"
-    ckpt.parent.mkdir()
-    torch.save({"model": model.state_dict(), "epoch": 7,
-                "args": {"model": "resnet18", "num_classes": 3, "in_chans": 1, "img_size": 32, "dataset": "TSX"}}, ckpt)
-    entry = hub.export_checkpoint(ckpt, "resnet18-tiny", tmp_path / "files", score=55.5)
-    return model, entry, tmp_path
+    ckpt = folder / "run" / "checkpoint_best.pth"
+    ckpt.parent.mkdir(parents=True)
+    torch.save({"model": model.state_dict(), "epoch": 7, "args": RUN_ARGS}, ckpt)
+    return model, ckpt
+
+
+@pytest.fixture
+def tiny_export(user_home):
+    model, ckpt = write_run(user_home)
+    entry = hub.export_checkpoint(ckpt, "resnet18-tiny", user_home / "files", score=55.5, amplitude_scale=36000.0)
+    return model, entry, user_home
 
 
 def test_export_then_load_by_name_is_bit_identical(tiny_export):
@@ -39,6 +57,31 @@ def test_export_then_load_by_name_is_bit_identical(tiny_export):
                              weights_dir=tmp / "files").eval()
     assert torch.equal(via_hub(x), loaded(x))
     assert "resnet18-tiny" in hub.markdown_table()
+
+
+def test_the_input_contract_travels_with_the_weights(tiny_export, capsys):
+    _, entry, tmp = tiny_export
+    contract = entry["input"]
+    assert contract == {"in_chans": 1, "img_size": 32, "amplitude_scale": 36000.0, "drae_method": "rd",
+                        "drae_range": [3.5, 4.5], "drae_test": 4.0, "drae_xavg": 0.169, "log_transform": 0.0,
+                        "norm_mean": [0.2], "norm_std": [0.05], "per_image_norm": True}
+    file = tmp / "files" / "resnet18-tiny.safetensors"
+    meta = hub.entry_from_metadata(hub.read_metadata(file))
+    assert meta["input"] == contract and meta["architecture"] == "resnet18" and meta["pretraining"] == "TSX"
+    model = create_model("resnet18", weights="resnet18-tiny", weights_dir=tmp / "files", num_classes=10)
+    assert model.input_contract.as_dict() == contract
+    assert create_model("resnet18", weights=str(file)).input_contract == model.input_contract  # the file alone
+    assert create_backbone("resnet18", weights="resnet18-tiny", weights_dir=tmp / "files").input_contract == \
+        model.input_contract
+    x = torch.rand(2, 1, 32, 32)
+    assert torch.equal(model.input_contract.preprocess()(x), preprocess_from_run(RUN_ARGS)(x))
+    hub.main(["show", "resnet18-tiny"])
+    shown = capsys.readouterr().out
+    for text in ("1 channel(s), 32×32 px", "36000.0", "rd, test value 4.0", "fixed x_avg 0.169",
+                 "per-image std.:   yes", "mean [0.2], std [0.05]", entry["sha256"]):
+        assert text in shown
+    hub.main(["show", str(file)])
+    assert "rd, test value 4.0" in capsys.readouterr().out
 
 
 def test_tampered_file_is_refused_naming_both_hashes(tiny_export):
@@ -61,6 +104,91 @@ def test_wrong_architecture_and_missing_file_are_clear(tiny_export):
         create_model("resnet18", weights="resnet18-tiny", weights_dir=tmp / "files")
 
 
+def test_entry_without_sha256_is_refused_until_the_user_registers_the_file(user_home, capsys):
+    packaged = hub.PACKAGED_MANIFEST.read_text()
+    with pytest.raises(DataError, match=r"no sha256 yet.*python -m sarhub\.hub convert --source <downloaded \.pth> "
+                                        r"--arch senet50 --name senet50-tsx"):
+        create_model("senet50", weights="senet50-tsx")
+    # a file of the right name in a searched folder is not enough
+    folder = user_home / "home" / ".cache" / "sarhub" / "weights"
+    folder.mkdir(parents=True)
+    model = create_model("resnet18")
+    save_file(model.state_dict(), str(folder / "resnet18-tsx.safetensors"))
+    with pytest.raises(DataError, match="no sha256 yet"):
+        create_model("resnet18", weights="resnet18-tsx")
+    elsewhere = user_home / "download" / "my_resnet18.safetensors"
+    elsewhere.parent.mkdir()
+    shutil.copyfile(folder / "resnet18-tsx.safetensors", elsewhere)
+    hub.main(["register", "--name", "resnet18-tsx", "--file", str(elsewhere)])
+    assert "registered resnet18-tsx" in capsys.readouterr().out
+    loaded = create_model("resnet18", weights="resnet18-tsx", num_classes=10)
+    assert torch.equal(loaded.conv1.weight, model.conv1.weight)
+    assert loaded.input_contract.drae_method == "rd" and loaded.input_contract.norm_mean == (0.17721633016340846,)
+    assert hub.entry("resnet18-tsx")["sha256"] == hub.sha256(elsewhere)
+    assert hub.PACKAGED_MANIFEST.read_text() == packaged  # the registration is the user's, not the package's
+
+
+def test_register_refuses_pickles_and_files_that_do_not_fit(user_home, capsys):
+    torch.save(create_model("resnet18").state_dict(), user_home / "ResNet18_TSX.pth")
+    with pytest.raises(SystemExit):
+        hub.main(["register", "--name", "resnet18-tsx", "--file", str(user_home / "ResNet18_TSX.pth")])
+    assert "python -m sarhub.hub convert --source" in capsys.readouterr().err
+    state = create_model("resnet18").state_dict()
+    del state["layer2.0.conv1.weight"]
+    save_file(state, str(user_home / "partial.safetensors"))
+    with pytest.raises(SystemExit):
+        hub.main(["register", "--name", "resnet18-tsx", "--file", str(user_home / "partial.safetensors")])
+    assert "1 missing (layer2.0.conv1.weight)" in capsys.readouterr().err
+    assert hub.entry("resnet18-tsx")["sha256"] is None
+
+
+@pytest.mark.parametrize("name", ["../x", "a/b", "..", "/tmp/x", ""])
+def test_export_name_cannot_leave_out_dir(user_home, name):
+    _, ckpt = write_run(user_home)
+    with pytest.raises(SystemExit):
+        hub.main(["export", "--checkpoint", str(ckpt), "--name", name, "--out-dir", str(user_home / "out")])
+    assert not list(user_home.rglob("*.safetensors"))
+
+
+def test_manifest_ships_as_package_data_with_complete_contracts():
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert "hub_manifest.json" in pyproject["tool"]["setuptools"]["package-data"]["sarhub"]
+    entries = hub.read_manifest(hub.PACKAGED_MANIFEST)
+    assert len(entries) >= 24
+    for e in entries.values():
+        resolve_name(e["architecture"])
+        assert hub.check_name(e["file"]) == e["file"]
+        contract = hub.InputContract.from_dict(e["input"], hub.PACKAGED_MANIFEST)
+        assert contract.in_chans == 1 and contract.norm_mean and contract.drae_method in ("rd", "ptls")
+
+
+def test_committed_file_loads_on_a_fresh_clone(tmp_path):
+    """A file committed under weights/ with its packaged manifest entry loads on a fresh clone: no download, no
+    registration, no environment variables."""
+    clone = tmp_path / "clone"
+    shutil.copytree(REPO / "sarhub", clone / "sarhub", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "hubconf.py", clone)
+    model, ckpt = write_run(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SARHUB_")}
+    env.update(PYTHONPATH=str(clone), HOME=str(tmp_path / "fresh_home"), OMP_NUM_THREADS="1")
+    subprocess.run([sys.executable, "-m", "sarhub.hub", "export", "--checkpoint", str(ckpt), "--name",
+                    "resnet18-tsxslc", "--out-dir", str(clone / "weights"), "--manifest",
+                    str(clone / "sarhub" / "hub_manifest.json"), "--amplitude-scale", "2000", "--pretraining",
+                    "TSX-SLC"],
+                   check=True, env=env, cwd=tmp_path)
+    x = torch.rand(2, 1, 32, 32)
+    torch.save({"x": x, "y": model.forward_head(model.forward_features(x), pre_logits=True)}, tmp_path / "io.pth")
+    code = ("import sarhub, torch; io = torch.load('io.pth'); "
+            "m = sarhub.create_model('resnet18', weights='resnet18-tsxslc', num_classes=10).eval(); "
+            "assert torch.equal(m.forward_head(m.forward_features(io['x']), pre_logits=True), io['y']); "
+            "print(m.input_contract.amplitude_scale, sarhub.hub.resolve('resnet18-tsxslc'), sarhub.__file__, "
+            "sarhub.hub.entry('resnet18-tsxslc')['pretraining'])")
+    out = subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=tmp_path, capture_output=True,
+                         text=True).stdout
+    assert out.split() == ["2000.0", str(clone / "weights" / "resnet18-tsxslc.safetensors"),
+                           str(clone / "sarhub" / "__init__.py"), "TSX-SLC"]
+
+
 MARKER = []
 
 
@@ -80,64 +208,3 @@ def test_pickle_that_executes_code_is_refused(tmp_path):
     with pytest.raises(DataError, match="refused"):
         create_model("resnet18", weights=str(path))
     assert MARKER == []
-
-
-# --- conversion of the authors' layouts --------------------------------------------------------------------------
-
-def _convert(path, arch):
-    import sys
-
-    sys.path.insert(0, sys_path)
-    from convert import convert
-
-    return convert(path, arch)
-
-
-@pytest.mark.parametrize("arch", ["resnet18", "densenet121"])
-def test_torchvision_layouts_convert_to_identical_outputs(tmp_path, arch):
-    torch.manual_seed(0)
-    src = getattr(torchvision.models, arch)(num_classes=32).eval()
-    state = {f"module.{k}": v for k, v in src.state_dict().items()}
-    if arch == "densenet121":  # the old torchvision key style of released DenseNet checkpoints
-        state = {re.sub(r"(denselayer\d+\.(?:norm|conv))([12])\.", r"\1.\2.", k): v for k, v in state.items()
-                 if not k.endswith("num_batches_tracked")}
-    torch.save({"model": state}, tmp_path / "src.pth")
-    model, report = _convert(tmp_path / "src.pth", arch)
-    assert report.adapted and not [k for k in report.missing if not k.endswith("num_batches_tracked")]
-    x = torch.rand(2, 1, 64, 64)
-    assert torch.allclose(model.eval()(x), src(x.repeat(1, 3, 1, 1)), atol=1e-4)
-
-
-def test_microsoft_swin_layout_converts(tmp_path):
-    """Build Microsoft's key layout from a timm model (downsample at the end of a stage, plain head, index buffers)."""
-    torch.manual_seed(0)
-    ref = timm.create_model("swin_tiny_patch4_window7_224", img_size=128, window_size=4, num_classes=32,
-                            in_chans=3).eval()
-    ms = {}
-    for k, v in ref.state_dict().items():
-        m = re.match(r"layers\.(\d+)\.downsample\.(.*)", k)
-        k = f"layers.{int(m.group(1)) - 1}.downsample.{m.group(2)}" if m else k
-        ms[k.replace("head.fc.", "head.")] = v
-    for i, depth in enumerate((2, 2, 6, 2)):
-        for b in range(depth):
-            ms[f"layers.{i}.blocks.{b}.attn.relative_position_index"] = torch.zeros(16, 16, dtype=torch.long)
-    torch.save({"model": ms}, tmp_path / "swin.pth")
-    model, report = _convert(tmp_path / "swin.pth", "swin_t")
-    x = torch.rand(1, 1, 128, 128)
-    assert torch.allclose(model.eval()(x), ref(x.repeat(1, 3, 1, 1)), atol=1e-4)
-
-
-@pytest.mark.parametrize("arch, timm_name", [("senet50", "legacy_seresnet50"), ("mobilenetv3", "mobilenetv3_small_100")])
-def test_order_matched_layouts_convert_and_mismatch_fails(tmp_path, arch, timm_name):
-    torch.manual_seed(0)
-    ref = timm.create_model(timm_name, num_classes=32, in_chans=3).eval()
-    # another module naming, same order and leaf names (weight, bias, running_mean, num_batches_tracked, ...)
-    foreign = {f"net.p{i}.{k.rsplit('.', 1)[1]}": v for i, (k, v) in enumerate(ref.state_dict().items())}
-    torch.save(foreign, tmp_path / "src.pth")
-    model, _ = _convert(tmp_path / "src.pth", arch)
-    x = torch.rand(1, 1, 64, 64)
-    assert torch.allclose(model.eval()(x), ref(x.repeat(1, 3, 1, 1)), atol=1e-4)
-    broken = dict(list(foreign.items())[:-3])
-    torch.save(broken, tmp_path / "bad.pth")
-    with pytest.raises(DataError):
-        _convert(tmp_path / "bad.pth", arch)

@@ -84,6 +84,7 @@ def build_fcos(
     detections_per_img: int = 100,
     topk_candidates: int = 1000,
     weights_dir: str | Path | None = None,
+    allow_partial: bool = False,
 ) -> SarFCOS:
     """torchvision FCOS on a SAR-HUB backbone for `num_classes` object classes (labels 1..num_classes).
 
@@ -94,7 +95,7 @@ def build_fcos(
     detection batches on a pre-trained backbone); default: frozen when weights are loaded, trained from scratch.
     """
     body = create_backbone(backbone_name, in_chans=1, weights=weights, out_indices=(1, 2, 3),
-                           img_size=img_size or min_size, weights_dir=weights_dir)
+                           img_size=img_size or min_size, weights_dir=weights_dir, allow_partial=allow_partial)
     if freeze_bn if freeze_bn is not None else (weights is not None and str(weights).lower() != "scratch"):
         from timm.layers import freeze_batch_norm_2d
 

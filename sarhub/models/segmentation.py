@@ -54,7 +54,7 @@ def build_deeplabv3(backbone_name: str, num_classes: int = 2, weights: str | Pat
     """DeepLabV3 on a paper backbone; `weights` (hub name, file, "imagenet") initialise the backbone only.
 
     img_size only matters for Swin (its attention masks adapt to any input size); extra keyword arguments go to
-    timm (e.g. drop_path_rate).
+    create_backbone (weights_dir, allow_partial) and timm (e.g. drop_path_rate).
     """
     key = resolve_name(backbone_name)
     if key in DILATED:
