@@ -21,8 +21,9 @@ run() {  # output, then train.py options
 for seed in ${SEEDS:-0 1 2}; do
   run "mstar10_${tag}_s$seed" --data-root "$DATA/mstar_soc" --fraction 0.1 --epochs 100 --step-size 33 --eval-every 10 --seed "$seed"
 done
-for seed in ${SEEDS:-0 1 2}; do
-  run "mstar30_${tag}_s$seed" --data-root "$DATA/mstar_soc" --fraction 0.3 --epochs 60 --step-size 20 --eval-every 10 --seed "$seed"
-done
+run "mstar30_${tag}_s0" --data-root "$DATA/mstar_soc" --fraction 0.3 --epochs 60 --step-size 20 --eval-every 10 --seed 0
 run "eoc1_${tag}_s0" --data-root "$DATA/mstar_eoc_depression" --epochs 36 --step-size 12 --eval-every 6 --seed 0
 run "mstar100_${tag}_s0" --data-root "$DATA/mstar_soc" --epochs 36 --step-size 12 --eval-every 6 --seed 0
+for seed in ${SEEDS:-1 2}; do
+  run "mstar30_${tag}_s$seed" --data-root "$DATA/mstar_soc" --fraction 0.3 --epochs 60 --step-size 20 --eval-every 10 --seed "$seed"
+done
