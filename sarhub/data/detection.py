@@ -240,6 +240,11 @@ def read_subset(list_file: str | Path, records: Sequence[ImageRecord]) -> list[I
     return [by_name[n] for n in dict.fromkeys(names)]
 
 
+def subset_groups(records: Sequence[ImageRecord], lists: dict[str, str | Path]) -> dict[str, list[ImageRecord]]:
+    """{"all": every record, name: the records of each subset list} — the rows a test script reports."""
+    return {"all": list(records), **{name: read_subset(path, records) for name, path in lists.items()}}
+
+
 class CocoDetection(DetectionDataset):
     """A COCO-json detection split: `ann_file` (one json per split) and `image_dir` holding its `file_name`s.
 
