@@ -71,7 +71,8 @@ def main(argv=None) -> None:
     env = init_distributed(args.device)
     state, run = load_run(args.checkpoint, "lr_steps", "object_detection")
     run.data_root = args.data_root or run.data_root
-    lists = subset_lists(p, args, LAYOUTS[run.dataset].get("subsets", {}), run.data_root)
+    official = {} if run.test_ann else LAYOUTS[run.dataset].get("subsets", {})  # lists of the official test split
+    lists = subset_lists(p, args, official, run.data_root)
     if args.ann is not None:
         test_set = CocoDetection(args.ann, args.image_dir, drop_bad_boxes=args.drop_bad_boxes)
         if test_set.num_classes != run.num_classes:
@@ -82,8 +83,8 @@ def main(argv=None) -> None:
         test_set = open_split(run, "test", False)
         dataset, data = run.dataset, run.data_root or "simulator"
     groups = subset_groups(test_set.records, lists)
-    model = build_fcos(run.model, run.num_classes, min_size=run.min_size, max_size=run.max_size,
-                       freeze_bn={"auto": run.weights not in (None, "scratch"), "yes": True, "no": False}[run.freeze_bn])
+    freeze = {"auto": run.weights not in (None, "scratch"), "yes": True, "no": False}[run.freeze_bn]
+    model = build_fcos(run.model, run.num_classes, min_size=run.min_size, max_size=run.max_size, freeze_bn=freeze)
     model.load_state_dict(state["model"])
     model.to(env.device)
     loader = DataLoader(test_set, batch_size=run.batch_size, collate_fn=collate,
@@ -96,8 +97,8 @@ def main(argv=None) -> None:
     init = args.init or init_label(run.weights)
     gt = to_coco_gt(test_set)
     for subset, records in groups.items():
-        scores = {k: 100.0 * v for k, v in coco_evaluate(*select_images(gt, detections,
-                                                                        [r.image_id for r in records])).items()}
+        image_ids = [r.image_id for r in records]
+        scores = {k: 100.0 * v for k, v in coco_evaluate(*select_images(gt, detections, image_ids)).items()}
         print(f"FCOS-{run.model} on {dataset} {subset} ({len(records)} images, epoch {state['epoch']}): "
               + ", ".join(f"{k} {v:.2f}" for k, v in scores.items()))
         paper = TABLE7.get(run.model, {}).get(dataset, {}).get(init) if subset == "all" else None

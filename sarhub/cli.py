@@ -83,7 +83,8 @@ def test_parser(description: str, results: Path) -> argparse.ArgumentParser:
 
 def add_coco_test_options(p: argparse.ArgumentParser) -> None:
     """test.py options of the COCO-reading tasks: score any COCO set in place, and official subsets apart."""
-    p.add_argument("--ann", default=None, help="score this COCO json instead of the run's test split (with --image-dir)")
+    p.add_argument("--ann", default=None,
+                   help="score this COCO json instead of the run's test split (with --image-dir)")
     p.add_argument("--image-dir", default=None, help="the folder holding the --ann file's images")
     p.add_argument("--subset", action="append", default=None, metavar="NAME=LIST",
                    help="also score the images listed in LIST (one file name per line) as row NAME; repeatable. "

@@ -17,7 +17,6 @@ import math
 import sys
 from pathlib import Path
 
-import torch
 from torch.utils.data import DataLoader
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -68,12 +67,14 @@ def save_panel(model, dataset, indices: list[int], input_size: int | None, path:
         pred = predict_logits(model, [item["image"]], input_size)[0].argmax(0).cpu()
         mask = item["mask"].clone().float()
         mask[item["mask"] == 255] = float("nan")
-        vmax = max(int(pred.max()), 1)
-        for ax, img, title in zip(axes[row], (item["image"][0], mask, pred), ("SAR", "ground truth", "prediction")):
-            ax.imshow(img, cmap="gray" if title == "SAR" else "viridis", vmin=0, vmax=1 if title == "SAR" else vmax)
-            ax.set_title(title if row == 0 else "")
+        vmax = max(dataset.num_classes - 1, 1) if isinstance(dataset, CocoMasks) else 1
+        axes[row][0].imshow(item["image"][0], cmap="gray", vmin=0, vmax=1)
+        axes[row][1].imshow(mask, cmap="viridis", vmin=0, vmax=vmax)
+        axes[row][2].imshow(pred, cmap="viridis", vmin=0, vmax=vmax)
+        titles = (f"SAR {Path(item['path']).name}", *(("ground truth", "prediction") if row == 0 else ("", "")))
+        for ax, title in zip(axes[row], titles):
+            ax.set_title(title, fontsize=8)
             ax.axis("off")
-        axes[row][0].set_ylabel(Path(item["path"]).name, fontsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
@@ -91,7 +92,8 @@ def main(argv=None) -> None:
     state, run = load_run(args.checkpoint, "crop_size", "semantic_segmentation", get_parser())
     run.data_root = args.data_root or run.data_root
     num_classes, target = getattr(run, "num_classes", 2), getattr(run, "target", "building")
-    lists = subset_lists(p, args, COCO_LAYOUTS.get(run.dataset, {}).get("subsets", {}), run.data_root)
+    official = {} if run.test_ann else COCO_LAYOUTS.get(run.dataset, {}).get("subsets", {})  # of the official split
+    lists = subset_lists(p, args, official, run.data_root)
     if args.ann is not None:
         test_set = CocoMasks(args.ann, args.image_dir)
         if test_set.num_classes != num_classes:

@@ -14,8 +14,6 @@ from sarhub.data.detection import CocoDetection, read_subset, subset_groups
 from sarhub.errors import DataError
 from sarhub.models.segmentation import predict_logits
 
-mask_utils = pytest.importorskip("pycocotools.mask", reason="pycocotools (detection/segmentation extra) missing")
-
 
 def test_square_polygon_gives_exactly_its_pixels():
     mask = polygon_mask([[2, 3, 9, 3, 9, 7, 2, 7]], 10, 12)
@@ -41,6 +39,7 @@ def test_any_polygon_is_the_set_of_pixel_centres_inside_it():
 
 
 def test_several_polygons_are_united_and_only_rle_cuts_holes():
+    mask_utils = pytest.importorskip("pycocotools.mask", reason="pycocotools (segmentation extra) missing")
     outer, inner = [1, 1, 9, 1, 9, 9, 1, 9], [3, 3, 6, 3, 6, 6, 3, 6]
     far = [11, 0, 14, 0, 14, 2, 11, 2]
     union = annotation_mask([outer, inner, far], 10, 15)

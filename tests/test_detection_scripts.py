@@ -52,7 +52,8 @@ def test_ssdd_layout_train_then_test_all_inshore_offshore_and_any_coco_set(tmp_p
          "64", "--epochs", "2", "--save-every", "1", "--batch-size", "2", "--workers", "0", "--warmup-iters", "2",
          "--output", str(out)], tmp_path)
     state = load_checkpoint(out / "checkpoint_epoch1.pth")
-    assert state["args"]["min_size"] == 64 and state["args"]["num_classes"] == 1 and state["args"]["classes"] == ["ship"]
+    assert state["args"]["min_size"] == 64 and state["args"]["num_classes"] == 1
+    assert state["args"]["classes"] == ["ship"]
     results = tmp_path / "results"
     proc = run([sys.executable, "test.py", "--checkpoint", str(out / "checkpoint_epoch1.pth"), "--results",
                 str(results), "--images", "1"], tmp_path)
