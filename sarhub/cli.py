@@ -87,6 +87,33 @@ def test_parser(description: str, results: Path) -> argparse.ArgumentParser:
     return p
 
 
+def add_coco_test_options(p: argparse.ArgumentParser) -> None:
+    """test.py options of the COCO-reading tasks: score any COCO set in place, and official subsets apart."""
+    p.add_argument("--ann", default=None,
+                   help="score this COCO json instead of the run's test split (with --image-dir)")
+    p.add_argument("--image-dir", default=None, help="the folder holding the --ann file's images")
+    p.add_argument("--subset", action="append", default=None, metavar="NAME=LIST",
+                   help="also score the images listed in LIST (one file name per line) as row NAME; repeatable. "
+                        "Default: the dataset's official subsets (SSDD: inshore, offshore) when scoring its test split")
+
+
+def subset_lists(p: argparse.ArgumentParser, args: argparse.Namespace, official: dict[str, str],
+                 root: str | Path | None) -> dict[str, Path]:
+    """The subset lists test.py scores: --subset values, else the layout's `official` lists under `root` (only for
+    the run's own test split; a --ann set has no official subsets)."""
+    if args.ann is not None and args.image_dir is None:
+        p.error("--ann needs --image-dir (the folder of its images)")
+    if args.subset is not None:
+        pairs = [value.partition("=") for value in args.subset]
+        bad = [value for value, (name, eq, path) in zip(args.subset, pairs) if not (name and eq and path)]
+        if bad:
+            p.error(f"--subset takes NAME=LIST, got {bad[0]!r}")
+        return {name: Path(path) for name, _, path in pairs}
+    if args.ann is not None or root is None:
+        return {}
+    return {name: Path(root) / path for name, path in official.items()}
+
+
 def load_run(checkpoint: str | Path, required: str, task: str,
              parser: argparse.ArgumentParser | None = None) -> tuple[dict, argparse.Namespace]:
     """(checkpoint state, its training arguments); DataError when it was not written by `task`'s train.py. With the

@@ -9,9 +9,10 @@ import torch
 from PIL import Image
 
 from sarhub.data.detection import (CocoDetection, RandomHorizontalFlip, VOCDetection, collate, hflip, read_grey,
-                                   to_coco_gt)
+                                   subset_groups, to_coco_gt)
 from sarhub.data.synthetic.ships import simulate_ship_scene, write_coco_ship_dataset, write_voc_ship_dataset
 from sarhub.errors import DataError
+from ssdd_fixture import write_ssdd_like
 
 W, H = 64, 48
 
@@ -244,6 +245,35 @@ def test_real_hrsid_json(shared_data):
     item = ds[0]
     assert item["image"].shape == (1, 800, 800) and len(item["boxes"]) == 10
     assert len(to_coco_gt(ds)["annotations"]) == 146
+
+
+def test_ssdd_official_coco_layout(tmp_path):
+    """Category id 0 becomes label 1 inside and 0 again in the COCO ground truth; 3-channel JPEGs read as grey."""
+    root = write_ssdd_like(tmp_path / "ssdd")
+    ds = CocoDetection(root / "annotations" / "train.json", root / "JPEGImages")
+    assert ds.category_ids == [0] and ds.classes == ["ship"] and ds.num_classes == 1
+    item = ds[0]
+    assert item["image"].shape == (1, 48, 64) and set(item["labels"].tolist()) == {1}
+    x1, y1, x2, y2 = item["boxes"][0].int().tolist()
+    assert float(item["image"][0, y1:y2, x1:x2].mean()) > 0.8
+    gt = to_coco_gt(ds)
+    assert gt["categories"] == [{"id": 0, "name": "ship"}] and {a["category_id"] for a in gt["annotations"]} == {0}
+    assert all(len(s) == 1 for r in ds.records for s in r.segmentations)  # polygons kept for the masks reader
+
+
+def test_real_ssdd_coco(shared_data):
+    root = shared_data / "ssdd"
+    if not (root / "annotations" / "train.json").is_file():
+        pytest.skip("SSDD absent")
+    train = CocoDetection(root / "annotations" / "train.json", root / "JPEGImages")
+    test = CocoDetection(root / "annotations" / "test.json", root / "JPEGImages")
+    assert (len(train), len(test)) == (928, 232) and train.category_ids == [0] and train.classes == ["ship"]
+    assert sum(len(r.boxes) for r in train.records) == 2041 and sum(len(r.boxes) for r in test.records) == 546
+    groups = subset_groups(test.records, {"inshore": root / "test_inshore.txt", "offshore": root / "test_offshore.txt"})
+    assert [len(g) for g in groups.values()] == [232, 46, 186]
+    assert {r.image_id for r in groups["inshore"]}.isdisjoint(r.image_id for r in groups["offshore"])
+    item = test[0]
+    assert item["image"].shape == (1, 323, 416) and item["labels"].tolist() == [1]
 
 
 def test_simulated_scenes_have_varied_ships_empty_images_and_coast():

@@ -5,6 +5,7 @@ import pytest
 
 from sarhub.engine import load_checkpoint
 from scripts import run_script
+from ssdd_fixture import write_ssdd_like
 
 TINY = ["--sim-train", "8", "--sim-test", "4", "--batch-size", "4", "--workers", "0", "--warmup-iters", "2"]
 
@@ -22,7 +23,7 @@ def test_train_and_test_on_simulated_ships(tmp_path):
     proc = run([sys.executable, "test.py", "--checkpoint", str(out / "checkpoint_last.pth"), "--init", "TSX",
                 "--results", str(tmp_path / "results"), "--images", "2"], tmp_path)
     assert "AP50" in proc.stdout and (out / "detections_test.png").stat().st_size > 1000
-    assert "| resnet18 | TSX | simulated | simulator | 1 |" in (tmp_path / "results.md").read_text()
+    assert "| resnet18 | TSX | simulated | all | 4 | simulator | 1 |" in (tmp_path / "results.md").read_text()
 
 
 @pytest.mark.slow
@@ -42,3 +43,34 @@ def test_corrupt_annotation_json_is_one_line_error(tmp_path):
     proc = run([sys.executable, "train.py", "--dataset", "hrsid", "--data-root", str(root), "--workers", "0",
                 "--output", str(tmp_path / "o")], tmp_path, check=False)
     assert proc.returncode == 2 and "train2017.json" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_ssdd_layout_train_then_test_all_inshore_offshore_and_any_coco_set(tmp_path):
+    root = write_ssdd_like(tmp_path / "ssdd")
+    out = tmp_path / "run"
+    run([sys.executable, "train.py", "--dataset", "ssdd", "--data-root", str(root), "--min-size", "64", "--max-size",
+         "64", "--epochs", "2", "--save-every", "1", "--batch-size", "2", "--workers", "0", "--warmup-iters", "2",
+         "--output", str(out)], tmp_path)
+    state = load_checkpoint(out / "checkpoint_epoch1.pth")
+    assert state["args"]["min_size"] == 64 and state["args"]["num_classes"] == 1
+    assert state["args"]["classes"] == ["ship"]
+    results = tmp_path / "results"
+    proc = run([sys.executable, "test.py", "--checkpoint", str(out / "checkpoint_epoch1.pth"), "--results",
+                str(results), "--images", "1"], tmp_path)
+    assert "ssdd inshore (2 images, epoch 1)" in proc.stdout
+    rows = results.with_suffix(".md").read_text().splitlines()[-3:]
+    assert [r.split(" | ")[1:7] for r in rows] == [["scratch", "ssdd", subset, n, str(root), "1"]
+                                                  for subset, n in (("all", "4"), ("inshore", "2"), ("offshore", "2"))]
+    proc = run([sys.executable, "test.py", "--checkpoint", str(out / "checkpoint_last.pth"), "--results",
+                str(results), "--images", "1", "--init", "TSX", "--ann", str(root / "annotations" / "train.json"),
+                "--image-dir", str(root / "JPEGImages"), "--subset", f"few={root / 'test_inshore.txt'}"], tmp_path,
+               check=False)  # the inshore list names test images, not training images
+    assert proc.returncode == 2 and "test_inshore.txt: 2 listed image(s) are not in the split" in proc.stderr
+    run([sys.executable, "test.py", "--checkpoint", str(out / "checkpoint_last.pth"), "--results", str(results),
+         "--images", "1", "--init", "TSX", "--ann", str(root / "annotations" / "train.json"), "--image-dir",
+         str(root / "JPEGImages")], tmp_path)
+    row = results.with_suffix(".md").read_text().splitlines()[-1]
+    assert row.startswith("| resnet18 | TSX | train.json | all | 6 |") and "| 2 |" in row
+    proc = run([sys.executable, "test.py", "--checkpoint", str(out / "checkpoint_last.pth"), "--ann", "x.json"],
+               tmp_path, check=False)
+    assert proc.returncode == 2 and "--ann needs --image-dir" in proc.stderr and "Traceback" not in proc.stderr

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from sarhub.metrics.detection import METRIC_NAMES, coco_evaluate, detections_to_coco
+from sarhub.metrics.detection import METRIC_NAMES, coco_evaluate, detections_to_coco, select_images
 
 pytest.importorskip("faster_coco_eval", reason="detection extra not installed (pip install -e .[detection])")
 
@@ -107,3 +107,17 @@ def test_model_outputs_to_coco_results():
     assert results == [{"image_id": 5, "category_id": "tanker", "bbox": [10.0, 20.0, 30.0, 10.0],
                         "score": pytest.approx(0.7)}]
     assert detections_to_coco(outputs, [5, 6])[0]["category_id"] == 2
+
+
+def test_a_subset_is_scored_on_its_own_images():
+    gt, dets = random_gt_and_detections(seed=3, cat_ids=(0,))
+    keep = [im["id"] for im in gt["images"][:10]]
+    sub_gt, sub_dets = select_images(gt, dets, keep)
+    assert [im["id"] for im in sub_gt["images"]] == keep and {a["image_id"] for a in sub_gt["annotations"]} <= set(keep)
+    assert {d["image_id"] for d in sub_dets} <= set(keep) and len(gt["images"]) == 25  # the inputs are untouched
+    alone = {**gt, "images": gt["images"][:10], "annotations": [a for a in gt["annotations"] if a["image_id"] in keep]}
+    assert coco_evaluate(sub_gt, sub_dets) == pytest.approx(
+        coco_evaluate(alone, [d for d in dets if d["image_id"] in keep]), nan_ok=True)
+    perfect = [{"image_id": a["image_id"], "category_id": 0, "bbox": a["bbox"], "score": 1.0}
+               for a in sub_gt["annotations"] if not a["iscrowd"]]
+    assert coco_evaluate(sub_gt, perfect)["AP50"] == pytest.approx(1.0)

@@ -75,3 +75,12 @@ def test_bad_labels_and_shapes():
         cm.update(torch.zeros(4, 4, dtype=torch.long), torch.full((4, 4), 2))
     with pytest.raises(ValueError, match="shape"):
         cm.update(torch.zeros(4, 4, dtype=torch.long), torch.zeros(4, 5, dtype=torch.long))
+
+
+def test_the_target_class_is_named_in_the_keys():
+    mat = torch.tensor([[908168, 23095], [40294, 28443]])
+    building, ship = segmentation_scores(mat), ConfusionMatrix(2)
+    ship.mat += mat
+    ship = ship.compute(target="ship")
+    assert ship["cpa_ship"] == building["cpa_building"] and ship["precision_ship"] == building["precision_building"]
+    assert ship["miou"] == building["miou"] and "cpa_building" not in ship

@@ -10,6 +10,9 @@ strings: they are mapped to contiguous labels in the order of the file's "catego
 Annotations are validated once, up front: a degenerate box (w or h ≤ 0) or one leaving the image raises a
 DataError naming the file and the annotation, or is dropped with one warning per dataset (`drop_bad_boxes=True`).
 `to_coco_gt(dataset)` rebuilds the ground truth as a COCO dict (for VOC sets too) so one evaluator serves both.
+`read_coco` is the COCO parsing and validation alone (images, categories, annotation fields), shared with the
+segmentation masks of `sarhub.data.coco_masks`; `read_subset` reads an official subset list (SSDD's inshore and
+offshore test images) against a split's file names.
 """
 from __future__ import annotations
 
@@ -44,6 +47,17 @@ class ImageRecord:
     areas: np.ndarray  # float32 N: the file's "area" (HRSID: mask area) or the box area
     iscrowd: np.ndarray  # bool N
     ann_ids: list = field(default_factory=list)
+    segmentations: list = field(default_factory=list)  # COCO: each annotation's raw "segmentation" (None if absent)
+
+
+@dataclass
+class CocoSplit:
+    """A parsed COCO file: original category ids, class names (labels 1..K in this order) and one record per image."""
+
+    ann_file: Path
+    category_ids: list[Any]
+    classes: list[str]
+    records: list[ImageRecord]
 
 
 def read_grey(path: str | Path) -> torch.Tensor:
@@ -145,8 +159,90 @@ def _check_boxes(records: list[ImageRecord], source: Path, drop_bad_boxes: bool)
         rec.boxes, rec.labels, rec.areas = rec.boxes[good], rec.labels[good], rec.areas[good]
         rec.iscrowd = rec.iscrowd[good]
         rec.ann_ids = [a for a, g in zip(rec.ann_ids, good) if g]
+        rec.segmentations = [m for m, g in zip(rec.segmentations, good) if g]
     if dropped:
         warnings.warn(f"{source}: dropped {len(dropped)} bad box(es), e.g. {'; '.join(dropped[:3])}", stacklevel=3)
+
+
+def read_coco(ann_file: str | Path, image_dir: str | Path) -> CocoSplit:
+    """Parse and validate a COCO json whose `file_name`s lie in `image_dir`; bad input is a DataError naming the file.
+
+    Category ids (ints from 0 or 1, or strings) become labels 1..K in the order of "categories": the one mapping
+    between a file's ids and the contiguous labels used everywhere inside (CocoSplit.category_ids[label - 1] is the
+    id again). Boxes are read as written; checking them against the image is the detection reader's business.
+    """
+    ann_file, image_dir = Path(ann_file), Path(image_dir)
+    data = _read_json(ann_file)
+    cats = data.get("categories")
+    if not isinstance(cats, list) or not cats or not all(isinstance(c, dict) and "id" in c for c in cats):
+        raise DataError(ann_file, "no 'categories' list with an 'id' per category")
+    category_ids = [c["id"] for c in cats]
+    if len(set(map(repr, category_ids))) != len(category_ids):
+        raise DataError(ann_file, f"duplicate category ids {category_ids}")
+    classes = [str(c.get("name", c["id"])) for c in cats]
+    cat_to_label = {repr(cid): i + 1 for i, cid in enumerate(category_ids)}
+
+    records = []
+    by_id: dict[Any, ImageRecord] = {}
+    for img in data["images"]:
+        try:
+            image_id, name = int(img["id"]), img["file_name"]
+            width, height = int(img["width"]), int(img["height"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(ann_file, f"image entry {img!r:.120} lacks an integer id/width/height or "
+                                      f"file_name ({type(exc).__name__}: {exc})") from None
+        if image_id in by_id:
+            raise DataError(ann_file, f"duplicate image id {image_id}")
+        path = image_dir / name
+        if not path.is_file():
+            raise DataError(path, f"image listed in {ann_file.name} (id {image_id}) not found")
+        rec = ImageRecord(image_id, path, ann_file, width, height, *_empty_arrays())
+        by_id[image_id] = rec
+        records.append(rec)
+
+    rows: dict[int, list] = {}
+    for ann in data["annotations"]:
+        ann_id = ann.get("id", "?") if isinstance(ann, dict) else "?"
+        try:
+            rec = by_id[int(ann["image_id"])]
+            x, y, w, h = (float(v) for v in ann["bbox"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(ann_file, f"annotation {ann_id}: missing/invalid image_id or bbox "
+                                      f"({type(exc).__name__}: {exc})") from None
+        label = cat_to_label.get(repr(ann.get("category_id")))
+        if label is None:
+            raise DataError(ann_file, f"annotation {ann_id}: unknown category id {ann.get('category_id')!r} "
+                                      f"(categories: {category_ids})")
+        area = float(ann["area"]) if ann.get("area") is not None else w * h
+        rows.setdefault(rec.image_id, []).append(
+            (x, y, x + w, y + h, label, area, bool(ann.get("iscrowd", 0)), f"id {ann_id}"))
+        rec.segmentations.append(ann.get("segmentation"))
+    for image_id, rec_rows in rows.items():
+        _fill(by_id[image_id], rec_rows)
+    return CocoSplit(ann_file, category_ids, classes, records)
+
+
+def read_subset(list_file: str | Path, records: Sequence[ImageRecord]) -> list[ImageRecord]:
+    """The records named in a subset list (one image file name per line, e.g. SSDD's test_inshore.txt).
+
+    Every listed name must be an image of the split: a list for another split is an error, not an empty subset.
+    """
+    list_file = Path(list_file)
+    if not list_file.is_file():
+        raise DataError(list_file, "subset list not found")
+    names = [line.strip() for line in list_file.read_text().splitlines() if line.strip()]
+    by_name = {rec.path.name: rec for rec in records}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise DataError(list_file, f"{len(unknown)} listed image(s) are not in the split, e.g. {unknown[0]!r}")
+    if not names:
+        raise DataError(list_file, "subset list is empty")
+    return [by_name[n] for n in dict.fromkeys(names)]
+
+
+def subset_groups(records: Sequence[ImageRecord], lists: dict[str, str | Path]) -> dict[str, list[ImageRecord]]:
+    """{"all": every record, name: the records of each subset list} — the rows a test script reports."""
+    return {"all": list(records), **{name: read_subset(path, records) for name, path in lists.items()}}
 
 
 class CocoDetection(DetectionDataset):
@@ -160,52 +256,8 @@ class CocoDetection(DetectionDataset):
         super().__init__(transform)
         self.ann_file = Path(ann_file)
         self.image_dir = Path(image_dir)
-        data = _read_json(self.ann_file)
-        cats = data.get("categories")
-        if not isinstance(cats, list) or not cats or not all(isinstance(c, dict) and "id" in c for c in cats):
-            raise DataError(self.ann_file, "no 'categories' list with an 'id' per category")
-        self.category_ids = [c["id"] for c in cats]
-        if len(set(map(repr, self.category_ids))) != len(self.category_ids):
-            raise DataError(self.ann_file, f"duplicate category ids {self.category_ids}")
-        self.classes = [str(c.get("name", c["id"])) for c in cats]
-        cat_to_label = {repr(cid): i + 1 for i, cid in enumerate(self.category_ids)}
-
-        self.records = []
-        by_id: dict[Any, ImageRecord] = {}
-        for img in data["images"]:
-            try:
-                image_id, name = int(img["id"]), img["file_name"]
-                width, height = int(img["width"]), int(img["height"])
-            except (KeyError, TypeError, ValueError) as exc:
-                raise DataError(self.ann_file, f"image entry {img!r:.120} lacks an integer id/width/height or "
-                                               f"file_name ({type(exc).__name__}: {exc})") from None
-            if image_id in by_id:
-                raise DataError(self.ann_file, f"duplicate image id {image_id}")
-            path = self.image_dir / name
-            if not path.is_file():
-                raise DataError(path, f"image listed in {self.ann_file.name} (id {image_id}) not found")
-            rec = ImageRecord(image_id, path, self.ann_file, width, height, *_empty_arrays())
-            by_id[image_id] = rec
-            self.records.append(rec)
-
-        rows: dict[int, list] = {}
-        for ann in data["annotations"]:
-            ann_id = ann.get("id", "?") if isinstance(ann, dict) else "?"
-            try:
-                rec = by_id[int(ann["image_id"])]
-                x, y, w, h = (float(v) for v in ann["bbox"])
-            except (KeyError, TypeError, ValueError) as exc:
-                raise DataError(self.ann_file, f"annotation {ann_id}: missing/invalid image_id or bbox "
-                                               f"({type(exc).__name__}: {exc})") from None
-            label = cat_to_label.get(repr(ann.get("category_id")))
-            if label is None:
-                raise DataError(self.ann_file, f"annotation {ann_id}: unknown category id {ann.get('category_id')!r} "
-                                               f"(categories: {self.category_ids})")
-            area = float(ann["area"]) if ann.get("area") is not None else w * h
-            rows.setdefault(rec.image_id, []).append(
-                (x, y, x + w, y + h, label, area, bool(ann.get("iscrowd", 0)), f"id {ann_id}"))
-        for image_id, rec_rows in rows.items():
-            _fill(by_id[image_id], rec_rows)
+        split = read_coco(self.ann_file, self.image_dir)
+        self.category_ids, self.classes, self.records = split.category_ids, split.classes, split.records
         _check_boxes(self.records, self.ann_file, drop_bad_boxes)
 
 

@@ -531,6 +531,18 @@ class SegmentationFolder(_SegmentationDataset):
 
 # --- training augmentation --------------------------------------------------------------------------------------
 
+class JointCompose:
+    """Apply (image, mask) transforms in order, e.g. a letterbox to the input size, then TrainAugment."""
+
+    def __init__(self, *transforms: Transform):
+        self.transforms = transforms
+
+    def __call__(self, image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        for transform in self.transforms:
+            image, mask = transform(image, mask)
+        return image, mask
+
+
 class TrainAugment:
     """MMSegmentation's training pipeline (the authors' setup), jointly on image (C×H×W) and mask (H×W):
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from typing import Any, Sequence
+from typing import Any, Collection, Sequence
 
 import torch
 
@@ -49,6 +49,16 @@ def coco_evaluate(gt: dict[str, Any], detections: list[dict[str, Any]]) -> dict[
     evaluator.summarize()
     stats = [float(s) for s in evaluator.stats[:6]]
     return {name: (value if value >= 0 else float("nan")) for name, value in zip(METRIC_NAMES, stats)}
+
+
+def select_images(gt: dict[str, Any], detections: list[dict[str, Any]], image_ids: Collection[int]
+                  ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Ground truth and detections restricted to `image_ids` (a subset such as SSDD's inshore test images), so a
+    subset is scored by the same COCO evaluation over its own images only."""
+    keep = set(image_ids)
+    gt = {**gt, "images": [im for im in gt["images"] if im["id"] in keep],
+          "annotations": [a for a in gt["annotations"] if a["image_id"] in keep]}
+    return gt, [d for d in detections if d["image_id"] in keep]
 
 
 def _int_categories(gt: dict[str, Any], detections: list[dict[str, Any]]) -> tuple[dict, list]:

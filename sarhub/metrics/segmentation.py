@@ -8,7 +8,8 @@ Paper Eq. (11)–(14), with TP/FP/FN per class c from the confusion matrix:
 Table 8's P and R are class means (MMSegmentation's mPrecision/mRecall): the building-only recall would equal
 CPA_building, yet every row of Table 8 has R ≠ CPA; with class means one confusion matrix reproduces a whole row
 (ResNet-18/IMG: 41.38/62.23/75.47/69.45 with 7 % building pixels, see tests). The building-class precision and
-recall are reported too, under their own names. All scores are percentages.
+recall are reported too, under their own names. All scores are percentages. The target class is named in the keys
+(`target="ship"` gives cpa_ship, precision_ship, recall_ship for SSDD's ship masks).
 """
 from __future__ import annotations
 
@@ -59,12 +60,13 @@ class ConfusionMatrix:
     def reset(self) -> None:
         self.mat.zero_()
 
-    def compute(self) -> dict[str, float]:
-        return segmentation_scores(self.mat)
+    def compute(self, target: str = "building") -> dict[str, float]:
+        return segmentation_scores(self.mat, target=target)
 
 
-def segmentation_scores(mat: torch.Tensor, positive: int = BUILDING) -> dict[str, float]:
-    """Table 8's scores (and per-class IoU, building P/R, pixel accuracy) from a K×K confusion matrix, in %.
+def segmentation_scores(mat: torch.Tensor, positive: int = BUILDING, target: str = "building") -> dict[str, float]:
+    """Table 8's scores (and per-class IoU, target P/R, pixel accuracy) from a K×K confusion matrix, in %; class
+    `positive` is the target, named `target` in the keys (cpa_<target>, precision_<target>, recall_<target>).
 
     A class absent from both truth and prediction has no defined IoU/precision/recall and is left out of the means.
     """
@@ -82,12 +84,12 @@ def segmentation_scores(mat: torch.Tensor, positive: int = BUILDING) -> dict[str
         return float(value) * 100.0
 
     scores = {
-        "cpa_building": pct(recall[positive]),
+        f"cpa_{target}": pct(recall[positive]),
         "miou": pct(iou.nanmean()),
         "mean_precision": pct(precision.nanmean()),
         "mean_recall": pct(recall.nanmean()),
-        "precision_building": pct(precision[positive]),
-        "recall_building": pct(recall[positive]),
+        f"precision_{target}": pct(precision[positive]),
+        f"recall_{target}": pct(recall[positive]),
         "pixel_accuracy": pct(tp.sum() / mat.sum().clamp_min(1)),
     }
     scores.update({f"iou_{c}": pct(iou[c]) for c in range(mat.shape[0])})

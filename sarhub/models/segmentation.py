@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 import torch.distributed as dist
@@ -62,6 +62,33 @@ def build_deeplabv3(backbone_name: str, num_classes: int = 2, weights: str | Pat
     backbone = create_backbone(key, in_chans=in_chans, weights=weights, img_size=img_size, out_indices=(2, 3),
                                **backbone_kwargs)
     return DeepLabV3(backbone, num_classes, aux)
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, images: Sequence[torch.Tensor], input_size: int | None = None
+                   ) -> list[torch.Tensor]:
+    """K×H×W logits of each C×H×W image at its own size, so scores are taken against the full-resolution truth.
+
+    input_size: letterbox every image to long side `input_size` (zero-padded square, the training input), cut the
+    padding off the logits and resize them back bilinearly; None feeds images as they are (one batch when they
+    share a shape, else one by one).
+    """
+    from sarhub.data.coco_masks import letterbox_image, letterbox_size
+
+    model.eval()
+    device = next(model.parameters()).device
+    if input_size is None:
+        if len({tuple(im.shape) for im in images}) == 1:
+            return list(model(torch.stack(list(images)).to(device))["out"])
+        return [model(im[None].to(device))["out"][0] for im in images]
+    logits = model(torch.stack([letterbox_image(im, input_size) for im in images]).to(device))["out"]
+    out = []
+    for image, logit in zip(images, logits):
+        height, width = image.shape[-2:]
+        h, w = letterbox_size(height, width, input_size)
+        out.append(F.interpolate(logit[None, :, :h, :w], size=(height, width), mode="bilinear",
+                                 align_corners=False)[0])
+    return out
 
 
 def convert_sync_batchnorm_if_cuda(model: nn.Module) -> nn.Module:
