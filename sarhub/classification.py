@@ -261,7 +261,6 @@ def add_classification_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--balanced-batches", action="store_true", help="class-balanced batch sampler")
     p.add_argument("--freeze-backbone", action="store_true", help="train the classifier only (linear probe)")
     p.add_argument("--cache", action="store_true", help="keep decoded images in memory")
-    p.add_argument("--eval-every", type=int, default=1, help="evaluate every N epochs (and after the last)")
 
 
 OptimizerFactory = Callable[[nn.Module, int], tuple[torch.optim.Optimizer, Any, str]]

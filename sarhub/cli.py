@@ -39,6 +39,7 @@ def common_parser(description: str) -> argparse.ArgumentParser:
                    help="channels_last memory format (default: on for CUDA)")
     p.add_argument("--resume", type=str, default=None, help="checkpoint to resume, or 'auto' (output's last)")
     p.add_argument("--save-every", type=int, default=0, help="also keep a checkpoint every N epochs")
+    p.add_argument("--eval-every", type=int, default=1, help="evaluate every N epochs (and after the last)")
     p.add_argument("--kill-at-step", type=int, default=None, help=argparse.SUPPRESS)
     return p
 

@@ -109,7 +109,8 @@ def main(argv=None) -> None:
     if isinstance(test_set, CocoMasks):
         groups = {name: {rec.path.name for rec in records}
                   for name, records in subset_groups(test_set.records, lists).items()}
-    model = build_deeplabv3(run.model, num_classes, aux=not run.no_aux, in_chans=run.in_chans, img_size=run.img_size)
+    model = build_deeplabv3(run.model, num_classes, aux=not run.no_aux, in_chans=run.in_chans, img_size=run.img_size,
+                            output_stride=run.output_stride)
     model.load_state_dict(state["model"])
     model.to(env.device)
     input_size = (run.input_size or None) if isinstance(test_set, CocoMasks) else None

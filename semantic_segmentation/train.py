@@ -61,6 +61,8 @@ def get_parser():
     p.add_argument("--iterations", type=int, default=20000)
     p.add_argument("--eval-interval", type=int, default=2000)
     p.add_argument("--crop-size", type=int, default=512)
+    p.add_argument("--output-stride", type=int, default=8, choices=[8, 16],
+                   help="dilated ResNet output stride: 8 (the paper's, MMSeg) or 16 (about 2.5x cheaper on a CPU)")
     p.add_argument("--img-size", type=int, default=512, help="Swin's nominal input size (any size runs)")
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--min-lr", type=float, default=1e-4)
@@ -179,7 +181,8 @@ def main(argv=None) -> None:
         print(f"{len(train_set)} train / {len(eval_set)} {eval_split} images from {args.data_root or 'the simulator'}, "
               f"{in_chans} channel(s), classes {train_set.classes if coco else ['background', 'building']}")
     model = build_deeplabv3(args.model, num_classes, weights=args.weights, aux=not args.no_aux, in_chans=in_chans,
-                            img_size=args.img_size, weights_dir=args.weights_dir, allow_partial=args.allow_partial)
+                            img_size=args.img_size, weights_dir=args.weights_dir, allow_partial=args.allow_partial,
+                            output_stride=args.output_stride)
     if env.is_main:
         print(f"DeepLabV3-{args.model}: output stride {model.output_stride}")
     model = wrap_ddp(model, env)  # SyncBatchNorm on CUDA under DDP

@@ -50,15 +50,16 @@ class DeepLabV3(nn.Module):
 
 
 def build_deeplabv3(backbone_name: str, num_classes: int = 2, weights: str | Path | None = None, aux: bool = True,
-                    in_chans: int = 1, img_size: int = 512, **backbone_kwargs: Any) -> DeepLabV3:
+                    in_chans: int = 1, img_size: int = 512, output_stride: int = 8,
+                    **backbone_kwargs: Any) -> DeepLabV3:
     """DeepLabV3 on a paper backbone; `weights` (hub name, file, "imagenet") initialise the backbone only.
 
-    img_size only matters for Swin (its attention masks adapt to any input size); extra keyword arguments go to
-    create_backbone (weights_dir, allow_partial) and timm (e.g. drop_path_rate).
+    img_size only matters for Swin (its attention masks adapt to any input size); output_stride (8 or 16) only for
+    the dilated ResNets; extra keyword arguments go to create_backbone (weights_dir, allow_partial) and timm.
     """
     key = resolve_name(backbone_name)
     if key in DILATED:
-        backbone_kwargs.setdefault("output_stride", 8)
+        backbone_kwargs["output_stride"] = output_stride
     backbone = create_backbone(key, in_chans=in_chans, weights=weights, img_size=img_size, out_indices=(2, 3),
                                **backbone_kwargs)
     return DeepLabV3(backbone, num_classes, aux)

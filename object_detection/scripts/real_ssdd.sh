@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Issue-15 SSDD detection runs on a CPU budget: FCOS + FPN ResNet-18 on the official SSDD split, from scratch and
+# from resnet18-tsxslc, the same budget for both (short side 256, long side ≤ 416, 3 epochs, lr ×0.1 after epoch
+# 2, bf16 autocast), each scored on all / inshore / offshore test images. Re-running resumes unfinished runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=${SARHUB_SHARED_DATA:-../../shared/data}
+for init in ${INITS:-scratch TSX-SLC}; do
+  out=runs/real/ssdd_fcos_r18_$(echo "$init" | tr 'A-Z' 'a-z')
+  [ -f "$out/done" ] && continue
+  weights=(); [ "$init" = TSX-SLC ] && weights=(--weights resnet18-tsxslc)
+  python train.py --dataset ssdd --data-root "$DATA/ssdd" --model resnet18 "${weights[@]}" --min-size 256 \
+    --max-size 416 --epochs ${EPOCHS:-3} --lr-steps 2 --warmup-iters 200 --eval-every 100 --workers 0 --amp \
+    --output "$out" --resume auto
+  python test.py --checkpoint "$out/checkpoint_last.pth" --init "$init"
+  touch "$out/done"
+done
