@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from sarhub.backbones import backbone_family
 from sarhub.classification import add_classification_args, adamw_onecycle, build_transform, train_classifier
-from sarhub.cli import common_parser, parse_args, run_main
+from sarhub.cli import common_parser, parse_args, refuse, run_main
 from sarhub.data.scene import SPLITS, open_scene_split
 from sarhub.distributed import barrier, cleanup, init_distributed
 
@@ -50,7 +50,7 @@ def parse(argv=None):
     lists = dict(item.split("=", 1) for item in args.split_file if "=" in item)
     bad = [item for item in args.split_file if "=" not in item or item.split("=", 1)[0] not in SPLITS]
     if bad:
-        parser.error(f"--split-file {bad[0]}: expected train=PATH, val=PATH or test=PATH")
+        refuse(parser, f"--split-file {bad[0]}: expected train=PATH, val=PATH or test=PATH")
     args.split_file = [f"{k}={v}" for k, v in lists.items()]
     if args.no_drae:
         args.drae_method = "none"

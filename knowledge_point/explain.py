@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "target_recognition
 
 from sarhub import create_model  # noqa: E402
 from sarhub.classification import model_input_size, preprocess_from_run  # noqa: E402
-from sarhub.cli import check_settings, run_main  # noqa: E402
+from sarhub.cli import check_settings, refuse, run_main  # noqa: E402
 from sarhub.data.targets import MSTARDataset  # noqa: E402
 from sarhub.engine import load_checkpoint  # noqa: E402
 from sarhub.errors import DataError  # noqa: E402
@@ -101,7 +101,7 @@ def main(argv=None) -> None:
     try:
         bs = [float(b) for b in args.b.split(",")]
     except ValueError:
-        p.error(f"--b {args.b}: expected comma-separated numbers")
+        refuse(p, f"--b {args.b}: expected comma-separated numbers")
     specs = args.checkpoint or [f"default={default_checkpoint(out)}"]
     checkpoints = dict(s.split("=", 1) if "=" in s else (Path(s).parent.name, s) for s in specs)
 

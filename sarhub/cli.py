@@ -89,9 +89,14 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
 POSITIVE = ("lr", "blr", "ft_lr")  # finite and > 0
 
 
+def refuse(parser: argparse.ArgumentParser, message: str) -> None:
+    """End at parse time with one line and exit status 2 (argparse's error() would print the usage block too)."""
+    parser.exit(2, f"{parser.prog}: error: {message}\n")
+
+
 def check_settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Refuse degenerate settings at parse time with one line (parser.error, exit 2), before any file is touched:
-    a negative epoch count used to exit 0 having done nothing, an unknown --model to end in a traceback."""
+    """Refuse degenerate settings at parse time with one line (exit 2), before any file is touched: a negative
+    epoch count used to exit 0 having done nothing, an unknown --model to end in a traceback."""
     values = vars(args)
     for name, (lo, hi) in RANGES.items():
         value = values.get(name)
@@ -99,20 +104,20 @@ def check_settings(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
             continue
         if not math.isfinite(value) or (lo is not None and value < lo) or (hi is not None and value > hi):
             bounds = f"at least {lo}" if hi is None else f"between {lo} and {hi}"
-            parser.error(f"--{name.replace('_', '-')} {value} must be {bounds}")
+            refuse(parser, f"--{name.replace('_', '-')} {value} must be {bounds}")
     for name in POSITIVE:
         value = values.get(name)
         if value is not None and not (math.isfinite(value) and value > 0):
-            parser.error(f"--{name.replace('_', '-')} {value} must be a positive number")
+            refuse(parser, f"--{name.replace('_', '-')} {value} must be a positive number")
     if values.get("overwrite") and values.get("resume"):
-        parser.error("--overwrite and --resume contradict each other: choose one")
+        refuse(parser, "--overwrite and --resume contradict each other: choose one")
     if isinstance(values.get("model"), str) and "model" in {a.dest for a in parser._actions}:
         from sarhub.backbones import resolve_name
 
         try:
             resolve_name(values["model"])
         except ValueError as exc:
-            parser.error(str(exc))
+            refuse(parser, str(exc))
 
 
 def test_parser(description: str, results: Path) -> argparse.ArgumentParser:

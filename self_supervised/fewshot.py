@@ -23,7 +23,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sarhub.backbones import load_weights  # noqa: E402
-from sarhub.cli import append_result, check_settings, run_main  # noqa: E402
+from sarhub.cli import append_result, check_settings, refuse, run_main  # noqa: E402
 from sarhub.data.targets import MSTARDataset  # noqa: E402
 from sarhub.errors import DataError  # noqa: E402
 from sarhub.ssl.mae import GradientMAE  # noqa: E402
@@ -57,11 +57,11 @@ def main(argv=None) -> None:
     try:
         shots = [int(s) for s in args.shots.split(",")]
     except ValueError:
-        p.error(f"--shots {args.shots}: expected comma-separated integers")
+        refuse(p, f"--shots {args.shots}: expected comma-separated integers")
     if min(shots) < 1:
-        p.error(f"--shots {args.shots}: every K must be at least 1")
+        refuse(p, f"--shots {args.shots}: every K must be at least 1")
     if args.img_size % args.patch_size:
-        p.error(f"--img-size {args.img_size} is not a multiple of --patch-size {args.patch_size}")
+        refuse(p, f"--img-size {args.img_size} is not a multiple of --patch-size {args.patch_size}")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(0)
     model = GradientMAE(args.encoder, args.img_size, args.patch_size, decoder_depth=1)

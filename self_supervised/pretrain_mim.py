@@ -18,7 +18,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sarhub.classification import param_groups
-from sarhub.cli import common_parser, parse_args, run_main
+from sarhub.cli import common_parser, parse_args, refuse, run_main
 from sarhub.data.loader import seeded_train_loader
 from sarhub.data.unlabelled import UnlabelledPool, scan_images
 from sarhub.distributed import barrier, cleanup, init_distributed, unwrap, wrap_ddp
@@ -64,7 +64,7 @@ def parse(argv=None):
     parser = get_parser()
     args = parse_args(parser, argv)
     if args.img_size % args.patch_size:
-        parser.error(f"--img-size {args.img_size} is not a multiple of --patch-size {args.patch_size}")
+        refuse(parser, f"--img-size {args.img_size} is not a multiple of --patch-size {args.patch_size}")
     return args
 
 
