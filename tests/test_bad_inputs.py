@@ -435,3 +435,31 @@ def test_kp_explain_on_a_non_classifier_checkpoint_and_grid_zero(tmp_path, capsy
     assert "not a classifier checkpoint" in line
     line = one_line_error(capsys, lambda: EXPLAIN.main(["--grid", "0", "--checkpoint", "x=y.pth"]))
     assert "--grid 0 must be at least 1" in line
+
+
+def test_resuming_a_checkpoint_beyond_the_requested_epochs_is_one_line(tmp_path, capsys):
+    out = scene_run(tmp_path, "--epochs", "2")
+    line = one_line_error(capsys, lambda: SCENE.main([*TINY, "--output", str(out), "--resume", "auto"]))
+    assert "is at epoch 2, beyond --epochs 1" in line
+
+
+def test_target_test_refuses_a_training_folder_whose_classes_changed(tmp_path, capsys):
+    root = mstar_set(tmp_path / "m", ("A", "B"), ("A", "B"), n=4)
+    out = tmp_path / "t"
+    TARGET_TRAIN.main([*TARGET, "--data-root", str(root), "--output", str(out), "--batch-size", "4"])
+    mstar_set(root, ("A", "AA", "B"), (), n=4)  # a class folder appears in train/: every label after it shifts
+    target_test = script("target_recognition", "test")
+    line = one_line_error(capsys, lambda: target_test.main(["--checkpoint", str(out / "checkpoint_last.pth"),
+                                                            "--no-append"]))
+    assert "its training classes are now A, AA, B, the checkpoint learned A, B" in line
+
+
+def test_nan_initial_weights_are_refused(tmp_path, capsys):
+    from sarhub import create_model
+
+    state = create_model("resnet18", num_classes=3, in_chans=1).state_dict()
+    state["conv1.weight"][0, 0, 0, 0] = float("nan")
+    torch.save(state, tmp_path / "nan_weights.pth")
+    line = one_line_error(capsys, lambda: SCENE.main([*TINY, "--output", str(tmp_path / "r"), "--weights",
+                                                      str(tmp_path / "nan_weights.pth")]))
+    assert "NaN/inf" in line
