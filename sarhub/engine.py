@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from sarhub.distributed import DistEnv, seed_everything, unwrap
 from sarhub.errors import DataError
-from sarhub.rundir import claim_run_dir
+from sarhub.rundir import claim_run_dir, clear_previous_run
 
 StepFn = Callable[[nn.Module, Any], torch.Tensor]
 EvalFn = Callable[[nn.Module], dict[str, float]]
@@ -257,10 +257,12 @@ def _fit(model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, tra
                 "epoch": epoch + 1, "global_step": global_step, "best": best, "history": history,
                 "args": plain(args or {}),
             }
+            if not args_written and cfg.overwrite:
+                clear_previous_run(out)
             save_checkpoint(state, out / "checkpoint_last.pth")
-            if args is not None and not args_written:
+            if not args_written and args is not None:
                 write_text_atomic(out / "args.json", json.dumps(plain(args), indent=1))
-                args_written = True
+            args_written = True
             if improved:
                 save_checkpoint(state, out / "checkpoint_best.pth")
             if cfg.save_every and (epoch + 1) % cfg.save_every == 0:

@@ -33,7 +33,8 @@ def claim_run_dir(out: str | Path, resume: str | None = None, overwrite: bool = 
                   is_main: bool = True) -> Iterator[Path]:
     """Hold `out` for this run (re-entrant within one process). On the first claim: take the lock, remove stale
     temporary files of killed writes, refuse a folder that holds checkpoints unless this run resumes from it or
-    `overwrite` (which removes the old run's checkpoints and logs). Non-main DDP ranks only wait for rank 0."""
+    `overwrite` (the engine then removes the old run's files just before its first checkpoint, `clear_previous_run`,
+    so a new run that fails early still leaves the old one). Non-main DDP ranks only wait for rank 0."""
     out = Path(out).resolve()
     if not is_main:
         yield out
@@ -59,14 +60,18 @@ def claim_run_dir(out: str | Path, resume: str | None = None, overwrite: bool = 
         for stale in out.glob(".*.tmp*"):
             stale.unlink(missing_ok=True)
         existing = sorted(p.name for p in out.glob("checkpoint*.pth"))
-        if existing and overwrite:
-            for pattern in RUN_FILES:
-                for path in out.glob(pattern):
-                    path.unlink()
-        elif existing and not _resumes_here(out, resume):
+        if existing and not overwrite and not _resumes_here(out, resume):
             raise DataError(out, f"already holds a run ({', '.join(existing[:3])}); continue it with --resume auto, "
                                  "replace it with --overwrite, or choose another --output")
         yield out
     finally:
         _held.pop(out, None)
         lock.release()
+
+
+def clear_previous_run(out: str | Path) -> None:
+    """--overwrite: remove the checkpoints, logs and args.json a previous run left (called before the first new
+    checkpoint is written)."""
+    for pattern in RUN_FILES:
+        for path in Path(out).glob(pattern):
+            path.unlink()

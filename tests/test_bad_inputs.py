@@ -463,3 +463,23 @@ def test_nan_initial_weights_are_refused(tmp_path, capsys):
     line = one_line_error(capsys, lambda: SCENE.main([*TINY, "--output", str(tmp_path / "r"), "--weights",
                                                       str(tmp_path / "nan_weights.pth")]))
     assert "NaN/inf" in line
+
+
+def test_overwrite_that_fails_before_its_first_checkpoint_keeps_the_old_run(tmp_path, capsys):
+    out = scene_run(tmp_path)
+    before = (out / "checkpoint_last.pth").read_bytes()
+    data = npy_set(tmp_path / "data", {c: [(8, 8)] * 4 for c in "ab"}, {"b/9.npy": b"garbage"})
+    one_line_error(capsys, lambda: SCENE.main([*TINY, "--data-root", str(data), "--dataset", "folder",
+                                               "--output", str(out), "--overwrite", "--batch-size", "2"]))
+    assert (out / "checkpoint_last.pth").read_bytes() == before
+
+
+def test_split_files_of_other_data_in_the_run_folder_are_redrawn(tmp_path):
+    from sarhub.data.scene import SceneDataset
+
+    first = npy_set(tmp_path / "one", {c: [(8, 8)] * 4 for c in "ab"})
+    second = npy_set(tmp_path / "two", {c: [(8, 8)] * 4 for c in "xyz"})
+    splits = tmp_path / "run"
+    assert SceneDataset(first, "train", split_dir=splits).classes == ["a", "b"]
+    ds = SceneDataset(second, "train", split_dir=splits)
+    assert ds.classes == ["x", "y", "z"] and all(rel[0] in "xyz" for rel, _ in ds.items)

@@ -149,6 +149,23 @@ def make_splits(root: Path, seed: int = 0, fractions: Sequence[float] = SPLIT_FR
     log.info("wrote %s splits of %s: %s", out, root, {s: len(v) for s, v in splits.items()})
 
 
+def ensure_generated_splits(split_dir: Path, root: Path, seed: int, make: Callable[[], None]) -> None:
+    """Split files this project generated into `split_dir` are tagged with the data root and seed they were drawn
+    from (`splits.json`) and redrawn when either changed, so a run folder reused for other data never reads the old
+    data's lists."""
+    tag = {"root": str(Path(root).resolve()), "seed": seed}
+    stamp = split_dir / "splits.json"
+    current = json.loads(stamp.read_text()) if stamp.is_file() else None
+    if current == tag and all((split_dir / f"{s}.txt").is_file() for s in SPLITS):
+        return
+    if current is None and (split_dir / "train.txt").is_file() and Path(split_dir).resolve() == Path(root).resolve():
+        return  # lists a data root already holds are its own
+    if current is not None and (split_dir / "classes.txt").is_file() and not (Path(root) / "classes.txt").is_file():
+        (split_dir / "classes.txt").unlink()  # drawn from the old root's folders
+    make()
+    stamp.write_text(json.dumps(tag))
+
+
 def load_unit_image(path: Path) -> np.ndarray:
     """Read one stored image as float32 C×H×W in [0, 1], with clear errors for bad content."""
     array = read_raster(path)
@@ -184,8 +201,8 @@ class SceneDataset(Dataset):
         if not list_file.is_file() and split_file is None:
             split_dir = self.root if split_dir is None else split_dir
             list_file = Path(split_dir) / f"{split}.txt"
-            if not list_file.is_file():
-                make_splits(self.root, seed, out=Path(split_dir))
+            ensure_generated_splits(Path(split_dir), self.root, seed, lambda: make_splits(self.root, seed,
+                                                                                         out=Path(split_dir)))
         if classes is not None:
             self.classes = list(classes)
         elif (self.root / "classes.txt").is_file() or (split_dir and (Path(split_dir) / "classes.txt").is_file()) \
@@ -322,9 +339,9 @@ class BigEarthNetS1(Dataset):
             else:
                 list_file = self.root / f"{split}.txt"
                 if not list_file.is_file():
-                    list_file = Path(split_dir or self.root) / f"{split}.txt"
-                    if not list_file.is_file():
-                        make_ben_splits(self.root, seed, out=Path(split_dir))
+                    out = Path(split_dir or self.root)
+                    list_file = out / f"{split}.txt"
+                    ensure_generated_splits(out, self.root, seed, lambda: make_ben_splits(self.root, seed, out=out))
                 patches = [x.strip() for x in list_file.read_text().splitlines() if x.strip()]
         self.bands = tuple(bands)
         self.transform = transform
