@@ -57,9 +57,11 @@ def main(argv=None) -> None:
     if "num_classes" not in run:
         raise DataError(args.checkpoint[0], "has no training arguments: not a SAR_scene_classification checkpoint")
     data_root = args.data_root or run.get("data_root")
+    lists = dict(item.split("=", 1) for item in run.get("split_file") or [])
     dataset = open_scene_split(run["dataset"], data_root, args.split, build_transform(run["img_size"], False),
                                run["seed"], tuple(run.get("bands", "VV").split(",")), run.get("sim_classes", 8),
-                               run.get("sim_per_class", 60))
+                               run.get("sim_per_class", 60), split_dir=run.get("split_dir") or run.get("output"),
+                               split_file=lists.get(args.split), classes=run.get("classes"))
     loader = eval_loader(dataset, args.batch_size, args.workers, env)
     sigmoid = run.get("loss") == "bce"
     members = []

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "target_recognition
 
 from sarhub import create_model  # noqa: E402
 from sarhub.classification import model_input_size, preprocess_from_run  # noqa: E402
-from sarhub.cli import run_main  # noqa: E402
+from sarhub.cli import check_settings, refuse, run_main  # noqa: E402
 from sarhub.data.targets import MSTARDataset  # noqa: E402
 from sarhub.engine import load_checkpoint  # noqa: E402
 from sarhub.errors import DataError  # noqa: E402
@@ -38,11 +38,15 @@ from sarhub.explain.regions import region_masks, unit_masks  # noqa: E402
 def load_classifier(path: str, device: torch.device):
     state = load_checkpoint(path)
     run = state.get("args") or {}
-    if "num_classes" not in run:
+    if not {"num_classes", "classes", "norm_mean", "model"} <= set(run) or "model" not in state:
         raise DataError(path, "not a classifier checkpoint of target_recognition or SAR_scene_classification")
     model = create_model(run["model"], num_classes=run["num_classes"], in_chans=run.get("in_chans", 1),
                          img_size=model_input_size(run))
-    model.load_state_dict(state["model"])
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as exc:
+        raise DataError(path, f"its weights do not fit a {run['model']} classifier: "
+                              f"{str(exc).splitlines()[-1].strip()}") from None
     return model.to(device).eval(), run, preprocess_from_run(run)
 
 
@@ -91,9 +95,13 @@ def main(argv=None) -> None:
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--output", default="runs/kp")
     args = p.parse_args(argv)
+    check_settings(p, args)
     out = Path(args.output)
     device = torch.device(args.device)
-    bs = [float(b) for b in args.b.split(",")]
+    try:
+        bs = [float(b) for b in args.b.split(",")]
+    except ValueError:
+        refuse(p, f"--b {args.b}: expected comma-separated numbers")
     specs = args.checkpoint or [f"default={default_checkpoint(out)}"]
     checkpoints = dict(s.split("=", 1) if "=" in s else (Path(s).parent.name, s) for s in specs)
 

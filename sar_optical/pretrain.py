@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sarhub.classification import param_groups  # noqa: E402
 from sarhub.cli import common_parser, parse_args, run_main  # noqa: E402
+from sarhub.data.loader import seeded_train_loader  # noqa: E402
 from sarhub.distributed import barrier, cleanup, init_distributed, wrap_ddp  # noqa: E402
 from sarhub.engine import FitConfig, fit  # noqa: E402
 from sarhub.fusion import augment  # noqa: E402
@@ -67,11 +68,7 @@ def main(argv=None) -> None:
     if env.distributed:
         sampler = torch.utils.data.DistributedSampler(train, env.world_size, env.rank, shuffle=True, seed=args.seed,
                                                       drop_last=True)
-    loader = torch.utils.data.DataLoader(train, batch_size=args.batch_size, shuffle=sampler is None, sampler=sampler,
-                                         num_workers=args.workers, drop_last=True,
-                                         persistent_workers=args.workers > 0)
-    if len(loader) == 0:
-        raise SystemExit(f"--batch-size {args.batch_size} exceeds the {len(train)} training patches")
+    loader, sampler = seeded_train_loader(train, args.batch_size, args.workers, env, args.seed, sampler=sampler)
     optimizer = torch.optim.AdamW(param_groups(model, args.weight_decay), lr=args.lr)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, args.epochs * len(loader))
     hcl = {"tau": args.tau, "tau_plus": args.tau_plus, "beta": args.beta}
@@ -90,7 +87,7 @@ def main(argv=None) -> None:
         return fusion_objective(outs[0], outs[1], segs[0], segs[1], args.max_superpixels, **hcl)[0]
 
     cfg = FitConfig(epochs=args.epochs, output_dir=out, seed=args.seed, monitor="train_loss", monitor_mode="min",
-                    amp=args.amp, resume=args.resume, save_every=args.save_every, kill_at_step=args.kill_at_step)
+                    amp=args.amp, resume=args.resume, save_every=args.save_every, overwrite=args.overwrite)
     fit(model, optimizer, scheduler, loader, step, None, env, cfg, {**vars(args), "train_patches": len(train)},
         sampler)
     cleanup()

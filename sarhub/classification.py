@@ -4,6 +4,7 @@ sampling), the optimiser recipes, step and evaluation functions, and the confusi
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 from pathlib import Path
@@ -18,7 +19,10 @@ from sarhub import create_model
 from sarhub.data.samplers import ClassBalancedBatchSampler
 from sarhub.distributed import DistEnv, ShardSampler, all_gather_objects, barrier, wrap_ddp
 from sarhub.drae import DRAE, DRAEConfig, gamma_transform
-from sarhub.engine import FitConfig, fit
+from sarhub.data.loader import seeded_train_loader
+from sarhub.engine import FitConfig, fit, write_text_atomic
+from sarhub.errors import DataError
+from sarhub.rundir import claim_run_dir
 from sarhub.losses import build_classification_loss
 from sarhub.metrics.classification import classification_report
 
@@ -113,30 +117,48 @@ def normalisation_stats(dataset: Dataset, preprocess: Preprocess, max_images: in
     preprocess.train(was_training)
     mean = total / count
     std = (total_sq / count - mean**2).clamp_min(1e-12).sqrt()
+    if not (torch.isfinite(mean).all() and torch.isfinite(std).all()):
+        raise DataError(getattr(dataset, "root", None), "the training images give non-finite mean/std after "
+                                                        "enhancement (NaN/inf pixels?)")
     return mean.tolist(), std.tolist()
 
 
+def stats_fingerprint(dataset: Dataset, preprocess: Preprocess, seed: int) -> str:
+    """What the statistics depend on: data root, the split's items, the enhancement settings and the seed."""
+    items = getattr(dataset, "items", None)
+    key = {"root": str(Path(getattr(dataset, "root", "")).resolve()), "n": len(dataset),  # type: ignore[arg-type]
+           "items": hashlib.sha256(json.dumps(items, default=str).encode()).hexdigest() if items else None,
+           "drae": repr(preprocess.drae.config),
+           "log_scale": preprocess.log_scale, "per_image": preprocess.per_image, "seed": seed,
+           "transform": repr(getattr(dataset, "transform", None))}
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+
+
 def cached_normalisation_stats(path: Path, dataset: Dataset, preprocess: Preprocess, seed: int = 0) -> tuple[list, list]:
-    """Compute once per run folder and reuse (also on resume and in test.py, which reads it from the checkpoint)."""
+    """Compute once per run folder and reuse (also on resume; test.py reads them from the checkpoint). The file
+    carries a fingerprint of data and settings (`stats_fingerprint`): changed data or settings rebuild it."""
+    fingerprint = stats_fingerprint(dataset, preprocess, seed)
     if path.is_file():
-        stats = json.loads(path.read_text())
-        return stats["mean"], stats["std"]
+        try:
+            stats = json.loads(path.read_text())
+            if stats.get("fingerprint") == fingerprint:
+                return stats["mean"], stats["std"]
+        except (json.JSONDecodeError, KeyError, AttributeError):
+            pass  # unreadable cache: rebuilt below
     mean, std = normalisation_stats(dataset, preprocess, seed=seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"mean": mean, "std": std}))
+    write_text_atomic(path, json.dumps({"mean": mean, "std": std, "fingerprint": fingerprint}))
     return mean, std
 
 
 def train_loader(dataset: Dataset, batch_size: int, workers: int, env: DistEnv, seed: int,
                  sampler: Any = None) -> tuple[DataLoader, Any]:
-    """Shuffled training loader; a DistributedSampler under DDP unless a custom (DDP-aware) sampler is given."""
+    """Shuffled training loader, exactly reproducible per epoch (`sarhub.data.loader`); a DistributedSampler under
+    DDP unless a custom (DDP-aware) sampler is given."""
     if sampler is None and env.distributed:
         sampler = DistributedSampler(dataset, num_replicas=env.world_size, rank=env.rank, shuffle=True, seed=seed,
                                      drop_last=True)
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=sampler is None, sampler=sampler,
-                        num_workers=workers, pin_memory=env.device.type == "cuda", drop_last=len(dataset) > batch_size,
-                        persistent_workers=workers > 0)
-    return loader, sampler
+    return seeded_train_loader(dataset, batch_size, workers, env, seed, sampler=sampler,
+                               drop_last=len(dataset) > batch_size)  # type: ignore[arg-type]
 
 
 def eval_loader(dataset: Dataset, batch_size: int, workers: int, env: DistEnv) -> DataLoader:
@@ -274,9 +296,18 @@ def train_classifier(args: argparse.Namespace, env: DistEnv, train_set: Dataset,
     `extra_eval` sets (e.g. the test set, for the authors' score-the-test-set-every-epoch protocol) are scored and
     logged each epoch under their name but never select anything. Without a validation set only the last
     checkpoint is kept."""
+    with claim_run_dir(args.output, args.resume, args.overwrite, env.is_main):
+        return _train_classifier(args, env, train_set, val_set, optimizer_factory, extra_eval)
+
+
+def _train_classifier(args: argparse.Namespace, env: DistEnv, train_set: Dataset, val_set: Dataset | None,
+                      optimizer_factory: OptimizerFactory, extra_eval: dict[str, Dataset] | None) -> list[dict]:
     out = Path(args.output)
     in_chans, input_size = train_set[0]["image"].shape[0], train_set[0]["image"].shape[-1]
-    drae = drae_config(vars(args))
+    try:
+        drae = drae_config(vars(args))
+    except ValueError as exc:
+        raise DataError(None, str(exc)) from None
     probe = Preprocess(drae, [0.0] * in_chans, [1.0] * in_chans, args.log_transform, args.per_image_norm)
     if env.is_main:
         cached_normalisation_stats(out / "norm_stats.json", train_set, probe, args.seed)
@@ -286,6 +317,9 @@ def train_classifier(args: argparse.Namespace, env: DistEnv, train_set: Dataset,
 
     model = create_model(args.model, num_classes=train_set.num_classes, in_chans=in_chans, img_size=input_size,
                          weights=args.weights, weights_dir=args.weights_dir, allow_partial=args.allow_partial)
+    bad = [name for name, p in model.state_dict().items() if p.is_floating_point() and not torch.isfinite(p).all()]
+    if bad:
+        raise DataError(args.weights, f"initial weights hold NaN/inf ({bad[0]}{' …' if len(bad) > 1 else ''})")
     if args.freeze_backbone:
         freeze_backbone(model)
     channels_last = env.device.type == "cuda" if args.channels_last is None else args.channels_last
@@ -296,8 +330,8 @@ def train_classifier(args: argparse.Namespace, env: DistEnv, train_set: Dataset,
     if args.balanced_batches:
         sampler = ClassBalancedBatchSampler(train_set.class_labels(), args.batch_size, seed=args.seed,
                                             rank=env.rank, world_size=env.world_size)
-        loader = DataLoader(train_set, batch_sampler=sampler, num_workers=args.workers,
-                            persistent_workers=args.workers > 0)
+        loader, sampler = seeded_train_loader(train_set, args.batch_size, args.workers, env, args.seed,
+                                              batch_sampler=sampler)
     else:
         loader, sampler = train_loader(train_set, args.batch_size, args.workers, env, args.seed)
     loss_fn = build_classification_loss(args.loss, train_set.num_classes, train_set.class_counts(), args.beta,
@@ -320,8 +354,7 @@ def train_classifier(args: argparse.Namespace, env: DistEnv, train_set: Dataset,
 
     cfg = FitConfig(epochs=args.epochs, output_dir=out, seed=args.seed, monitor="top1", amp=args.amp,
                     scheduler_interval=interval, save_every=args.save_every, eval_every=args.eval_every,
-                    resume=args.resume,
-                    kill_at_step=args.kill_at_step)
+                    resume=args.resume, overwrite=args.overwrite)
     saved = {**vars(args), "num_classes": train_set.num_classes, "classes": list(train_set.classes),
              "in_chans": in_chans, "input_size": input_size, "norm_mean": mean, "norm_std": std,
              "world_size": env.world_size, "multilabel": getattr(train_set, "multilabel", False)}

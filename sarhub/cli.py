@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import errno
+import math
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
@@ -40,6 +42,8 @@ def common_parser(description: str) -> argparse.ArgumentParser:
     p.add_argument("--resume", type=str, default=None, help="checkpoint to resume, or 'auto' (output's last)")
     p.add_argument("--save-every", type=int, default=0, help="also keep a checkpoint every N epochs")
     p.add_argument("--eval-every", type=int, default=1, help="evaluate every N epochs (and after the last)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the checkpoints and logs of a previous run in --output (otherwise refused)")
     p.add_argument("--kill-at-step", type=int, default=None, help=argparse.SUPPRESS)
     return p
 
@@ -73,7 +77,51 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = Non
             flag = f"--{key.replace('_', '-')}"
             if not any(a == flag or a.startswith(flag + "=") for a in given):
                 setattr(args, key, value)
+    check_settings(parser, args)
     return args
+
+
+# (lowest, highest) accepted value of numeric options, wherever a script has them; None: unbounded.
+RANGES: dict[str, tuple[float | None, float | None]] = {
+    "epochs": (1, None), "batch_size": (1, None), "workers": (0, 256), "img_size": (16, 4096),
+    "eval_every": (1, None), "save_every": (0, None), "seed": (0, 2**32 - 1), "runs": (1, None),
+    "num_images": (1, None), "grid": (1, None), "steps": (1, None), "seeds": (1, None), "ft_steps": (1, None),
+    "patch_size": (1, None), "crop": (16, 4096), "fraction": (1e-9, 1.0), "mask_ratio": (1e-9, 1 - 1e-9),
+    "weight_decay": (0.0, None), "warmup_epochs": (0, None), "pixels_per_patch": (1, None),
+    "eval_interval": (1, None), "iterations": (1, None), "crop_size": (16, 4096),
+}
+POSITIVE = ("lr", "blr", "ft_lr")  # finite and > 0
+
+
+def refuse(parser: argparse.ArgumentParser, message: str) -> None:
+    """End at parse time with one line and exit status 2 (argparse's error() would print the usage block too)."""
+    parser.exit(2, f"{parser.prog}: error: {message}\n")
+
+
+def check_settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse degenerate settings at parse time with one line (exit 2), before any file is touched: a negative
+    epoch count used to exit 0 having done nothing, an unknown --model to end in a traceback."""
+    values = vars(args)
+    for name, (lo, hi) in RANGES.items():
+        value = values.get(name)
+        if value is None or isinstance(value, bool):
+            continue
+        if not math.isfinite(value) or (lo is not None and value < lo) or (hi is not None and value > hi):
+            bounds = f"at least {lo}" if hi is None else f"between {lo} and {hi}"
+            refuse(parser, f"--{name.replace('_', '-')} {value} must be {bounds}")
+    for name in POSITIVE:
+        value = values.get(name)
+        if value is not None and not (math.isfinite(value) and value > 0):
+            refuse(parser, f"--{name.replace('_', '-')} {value} must be a positive number")
+    if values.get("overwrite") and values.get("resume"):
+        refuse(parser, "--overwrite and --resume contradict each other: choose one")
+    if isinstance(values.get("model"), str) and "model" in {a.dest for a in parser._actions}:
+        from sarhub.backbones import resolve_name
+
+        try:
+            resolve_name(values["model"])
+        except ValueError as exc:
+            refuse(parser, str(exc))
 
 
 def test_parser(description: str, results: Path) -> argparse.ArgumentParser:
@@ -147,6 +195,14 @@ def run_main(main: Callable[[], None]) -> None:
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    except OSError as exc:  # a full disk or a read-only/forbidden folder: the environment, not a bug
+        if exc.errno not in USER_OS_ERRORS:
+            raise
+        print(f"error: {exc.filename or ''}: {exc.strerror}".replace("error: : ", "error: "), file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+USER_OS_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 
 
 def append_result(table: Path, row: dict, columns: Sequence[str]) -> None:

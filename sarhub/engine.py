@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from sarhub.distributed import DistEnv, seed_everything, unwrap
 from sarhub.errors import DataError
+from sarhub.rundir import claim_run_dir, clear_previous_run
 
 StepFn = Callable[[nn.Module, Any], torch.Tensor]
 EvalFn = Callable[[nn.Module], dict[str, float]]
@@ -33,11 +34,15 @@ def atomic_write_bytes(path: str | Path, write: Callable[[Any], None]) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as handle:
-        write(handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk or an interrupt leaves neither a half file nor an orphan
+        raise
 
 
 def save_checkpoint(state: dict, path: str | Path) -> None:
@@ -50,9 +55,18 @@ def load_checkpoint(path: str | Path) -> dict:
     if not path.is_file():
         raise DataError(path, "checkpoint not found")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         raise DataError(path, f"not a readable checkpoint ({str(exc).splitlines()[0]})") from exc
+    if not isinstance(state, dict):
+        raise DataError(path, f"not a checkpoint of this project (holds a {type(state).__name__})")
+    weights = state.get("model")
+    if isinstance(weights, dict):  # NaN weights would be scored, explained or resumed as if they were a model
+        bad = [k for k, v in weights.items() if isinstance(v, torch.Tensor) and v.is_floating_point()
+               and not torch.isfinite(v).all()]
+        if bad:
+            raise DataError(path, f"model weights hold NaN/inf ({bad[0]}{', …' if len(bad) > 1 else ''})")
+    return state
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -86,6 +100,7 @@ class FitConfig:
     eval_every: int = 1
     resume: str | None = None  # a checkpoint path, or "auto" for output_dir/checkpoint_last.pth if present
     log_every: int = 10
+    overwrite: bool = False  # replace the checkpoints a previous run left in output_dir (else refused)
     kill_at_step: int | None = None  # testing hook: SIGKILL this process at that global step (crash simulation)
 
 
@@ -121,7 +136,7 @@ def train_one_epoch(model: nn.Module, loader: Iterable, step_fn: StepFn, optimiz
     seconds = time.perf_counter() - start
     mean_loss = loss_sum.item() / max(steps, 1)
     if not math.isfinite(mean_loss):
-        raise FloatingPointError(f"training loss became {mean_loss} in epoch {epoch + 1}; lower the learning rate")
+        raise DataError(None, f"training loss became {mean_loss} in epoch {epoch + 1}; lower the learning rate")
     return {"train_loss": mean_loss, "lr": optimizer.param_groups[0]["lr"], "epoch_seconds": seconds,
             "train_samples_per_s": samples * env.world_size / max(seconds, 1e-9)}, global_step
 
@@ -149,6 +164,10 @@ def _fmt(value: Any) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
+# Schedules that do not depend on the run's length: a finished run can be extended with more epochs.
+EXTENSIBLE_SCHEDULERS = ("StepLR", "MultiStepLR", "ExponentialLR", "ConstantLR")
+
+
 def fit(model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, train_loader: Iterable,
         step_fn: StepFn, evaluate_fn: EvalFn | None, env: DistEnv, cfg: FitConfig,
         args: dict | None = None, sampler: Any = None) -> list[dict]:
@@ -156,34 +175,66 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, trai
 
     Writes `checkpoint_last.pth` (model, optimiser, scheduler, epoch, history, args), `checkpoint_best.pth` on the
     monitored metric, optional `checkpoint_epoch{E}.pth`, and `log.csv`/`log.json` (rewritten from the history
-    stored in the checkpoint, so a resumed run neither loses nor duplicates rows). Returns the history.
+    stored in the checkpoint, so a resumed run neither loses nor duplicates rows); `args.json` is written with the
+    first checkpoint, so a run that fails before it leaves the folder as it was. The folder is held for the run
+    (`sarhub.rundir`): checkpoints of another run are never replaced without --overwrite. Returns the history.
     """
+    with claim_run_dir(cfg.output_dir, cfg.resume, cfg.overwrite, env.is_main):
+        return _fit(model, optimizer, scheduler, train_loader, step_fn, evaluate_fn, env, cfg, args, sampler)
+
+
+def _resume(resume: str, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
+            cfg: FitConfig) -> dict:
+    """Load a checkpoint into model, optimiser and scheduler; DataError (one line) for every way it cannot fit."""
+    state = load_checkpoint(resume)
+    missing = [k for k in ("model", "optimizer", "epoch") if k not in state]
+    if missing:
+        raise DataError(resume, f"cannot be resumed: it lacks {', '.join(missing)} (a weights-only file? start a "
+                                "new run from it with --weights)")
+    try:
+        unwrap(model).load_state_dict(state["model"])
+    except RuntimeError as exc:
+        raise DataError(resume, "does not fit this model/dataset (trained with other settings or another task?): "
+                                f"{str(exc).splitlines()[-1].strip()}") from None
+    try:
+        optimizer.load_state_dict(state["optimizer"])
+    except (ValueError, KeyError) as exc:
+        raise DataError(resume, f"its optimiser state does not fit this run ({exc})") from None
+    done, saved_epochs = int(state["epoch"]), (state.get("args") or {}).get("epochs")
+    if done > cfg.epochs:
+        raise DataError(resume, f"is at epoch {done}, beyond --epochs {cfg.epochs}")
+    if scheduler is not None and state.get("scheduler") is not None:
+        kind = type(scheduler).__name__
+        if saved_epochs not in (None, cfg.epochs) and done < cfg.epochs and kind not in EXTENSIBLE_SCHEDULERS:
+            raise DataError(resume, f"its {kind} learning-rate schedule was sized for {saved_epochs} epochs, so it "
+                                    f"cannot be extended to {cfg.epochs}; start a new run from its weights "
+                                    f"(--weights {resume})")
+        scheduler.load_state_dict(state["scheduler"])
+    return state
+
+
+def _fit(model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, train_loader: Iterable,
+         step_fn: StepFn, evaluate_fn: EvalFn | None, env: DistEnv, cfg: FitConfig,
+         args: dict | None, sampler: Any) -> list[dict]:
     out = Path(cfg.output_dir)
     history: list[dict] = []
     start_epoch, global_step = 0, 0
     best = -math.inf if cfg.monitor_mode == "max" else math.inf
+    if hasattr(train_loader, "__len__") and len(train_loader) == 0:
+        raise DataError(None, "the training set gives no full batch: the run would take zero optimiser steps "
+                              "(lower --batch-size or add data)")
     resume = cfg.resume
     if resume == "auto":
         resume = str(out / "checkpoint_last.pth") if (out / "checkpoint_last.pth").is_file() else None
     if resume:
-        state = load_checkpoint(resume)
-        try:
-            unwrap(model).load_state_dict(state["model"])
-        except RuntimeError as exc:
-            raise DataError(resume, "does not fit this model/dataset (trained with other settings?): "
-                                    f"{str(exc).splitlines()[-1].strip()}") from None
-        optimizer.load_state_dict(state["optimizer"])
-        if scheduler is not None and state.get("scheduler") is not None:
-            scheduler.load_state_dict(state["scheduler"])
+        state = _resume(resume, model, optimizer, scheduler, cfg)
         start_epoch, global_step = int(state["epoch"]), int(state.get("global_step", 0))
         history = list(state.get("history", []))
         best = state.get("best", best)
         if env.is_main:
-            print(f"resumed from {resume} at epoch {start_epoch}")
-    if env.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        if args is not None:
-            write_text_atomic(out / "args.json", json.dumps(plain(args), indent=1))
+            print(f"resumed from {resume} at epoch {start_epoch}"
+                  + (" (already complete)" if start_epoch == cfg.epochs else ""))
+    args_written = False
     for epoch in range(start_epoch, cfg.epochs):
         seed_everything(cfg.seed + 1000 * epoch + env.rank)
         if sampler is not None and hasattr(sampler, "set_epoch"):
@@ -208,7 +259,12 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, trai
                 "epoch": epoch + 1, "global_step": global_step, "best": best, "history": history,
                 "args": plain(args or {}),
             }
+            if not args_written and cfg.overwrite:
+                clear_previous_run(out)
             save_checkpoint(state, out / "checkpoint_last.pth")
+            if not args_written and args is not None:
+                write_text_atomic(out / "args.json", json.dumps(plain(args), indent=1))
+            args_written = True
             if improved:
                 save_checkpoint(state, out / "checkpoint_best.pth")
             if cfg.save_every and (epoch + 1) % cfg.save_every == 0:

@@ -23,8 +23,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sarhub.backbones import load_weights  # noqa: E402
-from sarhub.cli import append_result, run_main  # noqa: E402
+from sarhub.cli import append_result, check_settings, refuse, run_main  # noqa: E402
 from sarhub.data.targets import MSTARDataset  # noqa: E402
+from sarhub.errors import DataError  # noqa: E402
 from sarhub.ssl.mae import GradientMAE  # noqa: E402
 from sarhub.ssl.probe import (extract_features, few_shot_indices, full_finetune, linear_probe, mean_ci,  # noqa: E402
                               stack_images)
@@ -52,6 +53,15 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
     if not args.encoder_weights and not args.random_init:
         p.error("give --encoder-weights or --random-init")
+    check_settings(p, args)
+    try:
+        shots = [int(s) for s in args.shots.split(",")]
+    except ValueError:
+        refuse(p, f"--shots {args.shots}: expected comma-separated integers")
+    if min(shots) < 1:
+        refuse(p, f"--shots {args.shots}: every K must be at least 1")
+    if args.img_size % args.patch_size:
+        refuse(p, f"--img-size {args.img_size} is not a multiple of --patch-size {args.patch_size}")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(0)
     model = GradientMAE(args.encoder, args.img_size, args.patch_size, decoder_depth=1)
@@ -67,6 +77,10 @@ def main(argv=None) -> None:
         root = simulated_mstar_root()
     train = MSTARDataset(root, "train", crop=128, image_size=args.img_size)
     test = MSTARDataset(root, "test", crop=128, image_size=args.img_size, classes=train.classes)
+    counts = train.class_counts()
+    if max(shots) > min(counts):
+        small = train.classes[counts.index(min(counts))]
+        raise DataError(root, f"--shots {max(shots)} exceeds the {min(counts)} training chips of class {small}")
     label = args.label or ("random init" if args.random_init else
                           Path(args.encoder_weights).parent.name or args.encoder_weights)
     protocol = "fine-tune" if args.finetune else "linear probe"
@@ -78,7 +92,7 @@ def main(argv=None) -> None:
         train_x, train_y = extract_features(model.features, train, device)
         test_x, test_y = extract_features(model.features, test, device)
     print(f"{label} ({protocol}): {len(train_y)} train / {len(test_y)} test chips")
-    for k in (int(s) for s in args.shots.split(",")):
+    for k in shots:
         accs, f1s = [], []
         for seed in range(args.seeds):
             idx = few_shot_indices(train_y, k, seed)

@@ -18,7 +18,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sarhub.classification import param_groups
-from sarhub.cli import common_parser, parse_args, run_main
+from sarhub.cli import common_parser, parse_args, refuse, run_main
+from sarhub.data.loader import seeded_train_loader
 from sarhub.data.unlabelled import UnlabelledPool, scan_images
 from sarhub.distributed import barrier, cleanup, init_distributed, unwrap, wrap_ddp
 from sarhub.engine import FitConfig, fit
@@ -59,8 +60,16 @@ def warmup_cosine(step: int, warmup: int, total: int) -> float:
     return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
 
 
+def parse(argv=None):
+    parser = get_parser()
+    args = parse_args(parser, argv)
+    if args.img_size % args.patch_size:
+        refuse(parser, f"--img-size {args.img_size} is not a multiple of --patch-size {args.patch_size}")
+    return args
+
+
 def main(argv=None) -> None:
-    args = parse_args(get_parser(), argv)
+    args = parse(argv)
     env = init_distributed(args.device)
     out = Path(args.output or "runs/mim")
     if env.is_main and args.data is None:
@@ -84,8 +93,7 @@ def main(argv=None) -> None:
     if env.distributed:
         sampler = torch.utils.data.DistributedSampler(pool, env.world_size, env.rank, shuffle=True, seed=args.seed,
                                                       drop_last=True)
-    loader = torch.utils.data.DataLoader(pool, batch_size=args.batch_size, shuffle=sampler is None, sampler=sampler,
-                                         num_workers=args.workers, drop_last=True, persistent_workers=args.workers > 0)
+    loader, sampler = seeded_train_loader(pool, args.batch_size, args.workers, env, args.seed, sampler=sampler)
     lr = args.lr or args.blr * args.batch_size * env.world_size / 256
     optimizer = torch.optim.AdamW(param_groups(model, args.weight_decay), lr=lr, betas=(0.9, 0.95))
     total, warmup = args.epochs * len(loader), args.warmup_epochs * len(loader)
@@ -97,7 +105,7 @@ def main(argv=None) -> None:
                      None if maps is None else maps.to(env.device, non_blocking=True))[0]
 
     cfg = FitConfig(epochs=args.epochs, output_dir=out, seed=args.seed, monitor="train_loss", monitor_mode="min",
-                    amp=args.amp, resume=args.resume, save_every=args.save_every, kill_at_step=args.kill_at_step)
+                    amp=args.amp, resume=args.resume, save_every=args.save_every, overwrite=args.overwrite)
     fit(model, optimizer, scheduler, loader, step, None, env, cfg,
         {**vars(args), "lr": lr, "pool_tiles": len(pool), "pool_files": len(files)}, sampler)
     if env.is_main:

@@ -19,6 +19,7 @@ from sarhub.classification import (eval_loader, model_input_size, predict, prepr
                                    save_confusion_png)
 from sarhub.cli import load_run, report_result, run_main, test_parser  # noqa: E402
 from sarhub.distributed import cleanup, init_distributed  # noqa: E402
+from sarhub.errors import DataError  # noqa: E402
 from sarhub.metrics.classification import classification_report  # noqa: E402
 from sarhub.paper import TABLE6, init_label  # noqa: E402
 
@@ -44,9 +45,15 @@ def main(argv=None) -> None:
     run.data_root = args.data_root or run.data_root
     ckpt = Path(args.checkpoint)
     train_set, test_set = open_datasets(run, Path(run.output))
+    if list(train_set.classes) != list(run.classes):  # the label map must be the one the model learned
+        raise DataError(run.data_root, f"its training classes are now {', '.join(train_set.classes)}, the checkpoint "
+                                       f"learned {', '.join(run.classes)}")
     model = create_model(run.model, num_classes=run.num_classes, in_chans=run.in_chans,
                          img_size=model_input_size(vars(run)))
-    model.load_state_dict(state["model"])
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as exc:
+        raise DataError(args.checkpoint, f"its weights do not fit {run.model}: {str(exc).splitlines()[-1]}") from None
     pre = preprocess_from_run(vars(run)).to(env.device)
     logits, targets = predict(model.to(env.device), eval_loader(test_set, args.batch_size, 0, env), pre, env.device,
                              amp=run.amp)  # the precision training scored in, so the logged figure is reproduced

@@ -118,7 +118,10 @@ def test_labels_follow_the_dfc2020_scheme():
     igbp = np.array([[0, 1, 5, 6], [10, 12, 14, 17]], np.uint8)
     lc = np.stack([igbp] + [np.zeros_like(igbp)] * 3, axis=-1)
     assert to_labels(lc, "lc").tolist() == [[IGNORE_INDEX, 0, 0, 1], [3, 5, 5, 9]]
-    assert to_labels(np.array([[0, 1, 10, 11]], np.uint8), "dfc").tolist() == [[IGNORE_INDEX, 0, 9, IGNORE_INDEX]]
+    assert to_labels(np.array([[0, 1, 10, 255]], np.uint8), "dfc").tolist() == [[IGNORE_INDEX, 0, 9, IGNORE_INDEX]]
+    for code, kind in ((11, "dfc"), (200, "lc")):  # not a class, not no-data: an error, never water
+        with pytest.raises(DataError, match=f"code {code}"):
+            to_labels(np.array([[1, code]], np.uint8), kind)
 
 
 def test_reader_normalises_and_pairs_the_sen12ms_layout(tmp_path):

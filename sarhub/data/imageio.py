@@ -22,6 +22,9 @@ def read_raster(path: str | Path) -> np.ndarray:
     try:
         if suffix == ".npy":
             array = np.load(path, allow_pickle=False)
+            if not isinstance(array, np.ndarray):  # an .npz archive renamed .npy loads as a lazy NpzFile
+                array.close()
+                raise DataError(path, "is an .npz archive, not a .npy array")
         elif suffix in (".tif", ".tiff"):
             import tifffile
 
@@ -37,6 +40,8 @@ def read_raster(path: str | Path) -> np.ndarray:
         raise DataError(path, f"cannot be read as an image ({type(exc).__name__}: {exc})") from exc
     if array.size == 0:
         raise DataError(path, "image is empty")
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+        raise DataError(path, f"unsupported dtype {array.dtype} (expected numbers)")
     return array
 
 

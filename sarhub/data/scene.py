@@ -41,21 +41,53 @@ SCENE_DATASETS = {"TSX": 32, "BEN": 19, "OSU": 10}
 Label = int | tuple[int, ...]
 
 
-def read_classes(root: Path) -> list[str]:
+def read_classes(root: Path, split_dir: Path | None = None) -> list[str]:
+    """Class names of `root/classes.txt`, else of the one `make_splits` wrote into `split_dir`."""
     path = root / "classes.txt"
+    if not path.is_file() and split_dir is not None and (Path(split_dir) / "classes.txt").is_file():
+        path = Path(split_dir) / "classes.txt"
     if not path.is_file():
         raise DataError(path, "classes.txt not found (one class name per line)")
     classes = [line.strip() for line in path.read_text().splitlines() if line.strip()]
     if not classes:
         raise DataError(path, "no class names")
+    if len(set(classes)) != len(classes):
+        dup = next(c for c in classes if classes.count(c) > 1)
+        raise DataError(path, f"class {dup!r} is listed twice")
     return classes
 
 
-def read_split(list_file: Path, num_classes: int) -> list[tuple[str, Label]]:
-    """Parse a split file; every label must be a class index, every listed file must exist."""
+class _FileIndex:
+    """Finds a listed file under `root`: by its relative path, else by its name alone (the authors' published
+    lists hold bare file names or absolute paths of their machine; only the tail identifies a file)."""
+
+    def __init__(self, root: Path, list_file: Path):
+        self.root, self.list_file = root, list_file
+        self._by_name: dict[str, str | None] | None = None
+
+    def resolve(self, listed: str, lineno: int) -> str:
+        if (self.root / listed).is_file():
+            return listed
+        if self._by_name is None:
+            self._by_name = {}
+            for path in self.root.rglob("*"):
+                if path.is_file():
+                    rel = str(path.relative_to(self.root))
+                    self._by_name[path.name] = None if path.name in self._by_name else rel
+        name = Path(listed.replace("\\", "/")).name
+        if name not in self._by_name:
+            raise DataError(self.list_file, f"line {lineno}: listed file {listed} does not exist under {self.root}")
+        if self._by_name[name] is None:
+            raise DataError(self.list_file, f"line {lineno}: several files under {self.root} are named {name}")
+        return self._by_name[name]  # type: ignore[return-value]
+
+
+def read_split(list_file: Path, num_classes: int, root: Path | None = None) -> list[tuple[str, Label]]:
+    """Parse a split file ("<path> <label>" or "<path> l1,l2,…"); every label must be a class index, every listed
+    file must exist under `root` (default: the list's folder), found by path or, failing that, by name."""
     if not list_file.is_file():
         raise DataError(list_file, "split file not found")
-    root = list_file.parent
+    index = _FileIndex(Path(root) if root is not None else list_file.parent, list_file)
     items: list[tuple[str, Label]] = []
     for lineno, line in enumerate(list_file.read_text().splitlines(), 1):
         if not line.strip():
@@ -69,10 +101,8 @@ def read_split(list_file: Path, num_classes: int) -> list[tuple[str, Label]]:
             raise DataError(list_file, f"line {lineno}: label {label_text!r} is not an integer class index") from None
         bad = [v for v in labels if not 0 <= v < num_classes]
         if bad:
-            raise DataError(list_file, f"line {lineno}: label {bad[0]} outside the {num_classes} classes of classes.txt")
-        if not (root / rel).is_file():
-            raise DataError(list_file, f"line {lineno}: listed file {rel} does not exist")
-        items.append((rel, labels[0] if len(labels) == 1 else labels))
+            raise DataError(list_file, f"line {lineno}: label {bad[0]} outside the {num_classes} training classes")
+        items.append((index.resolve(rel.strip(), lineno), labels[0] if len(labels) == 1 else labels))
     if not items:
         raise DataError(list_file, "split is empty")
     return items
@@ -80,24 +110,31 @@ def read_split(list_file: Path, num_classes: int) -> list[tuple[str, Label]]:
 
 def write_split(list_file: Path, items: Sequence[tuple[str, Label]]) -> None:
     lines = [f"{rel} {label if isinstance(label, int) else ','.join(map(str, label))}" for rel, label in items]
+    list_file.parent.mkdir(parents=True, exist_ok=True)
     tmp = list_file.with_suffix(".tmp")
     tmp.write_text("\n".join(lines) + "\n")
     tmp.replace(list_file)
 
 
-def make_splits(root: Path, seed: int = 0, fractions: Sequence[float] = SPLIT_FRACTIONS) -> None:
-    """Write classes.txt (if absent) and train/val/test.txt from `<root>/<CLASS>/*.npy`, seeded, per class."""
-    classes_file = root / "classes.txt"
-    if classes_file.is_file():
+def make_splits(root: Path, seed: int = 0, fractions: Sequence[float] = SPLIT_FRACTIONS,
+                out: Path | None = None) -> None:
+    """Write train/val/test.txt (and classes.txt when `root` has none: its sorted class folders) into `out`
+    (default `root`; the scripts give the run folder, so a data root is never written to), from
+    `<root>/<CLASS>/*`, seeded, per class."""
+    out = Path(out) if out is not None else root
+    if (root / "classes.txt").is_file():
         classes = read_classes(root)
     else:
         classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
         if not classes:
             raise DataError(root, "no class folders and no split files: nothing to read")
-        classes_file.write_text("\n".join(classes) + "\n")
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "classes.txt").write_text("\n".join(classes) + "\n")
     rng = random.Random(seed)
     splits: dict[str, list[tuple[str, Label]]] = {s: [] for s in SPLITS}
     for label, name in enumerate(classes):
+        if not (root / name).is_dir():
+            raise DataError(root / name, f"class {name!r} of classes.txt has no folder")
         files = sorted(str(p.relative_to(root)) for p in (root / name).iterdir()
                        if p.suffix.lower() in IMAGE_EXTENSIONS)
         if not files:
@@ -108,8 +145,25 @@ def make_splits(root: Path, seed: int = 0, fractions: Sequence[float] = SPLIT_FR
         for split, chunk in zip(SPLITS, (files[:n_train], files[n_train:n_train + n_val], files[n_train + n_val:])):
             splits[split].extend((f, label) for f in chunk)
     for split, items in splits.items():
-        write_split(root / f"{split}.txt", sorted(items))
-    log.info("wrote %s splits: %s", root, {s: len(v) for s, v in splits.items()})
+        write_split(out / f"{split}.txt", sorted(items))
+    log.info("wrote %s splits of %s: %s", out, root, {s: len(v) for s, v in splits.items()})
+
+
+def ensure_generated_splits(split_dir: Path, root: Path, seed: int, make: Callable[[], None]) -> None:
+    """Split files this project generated into `split_dir` are tagged with the data root and seed they were drawn
+    from (`splits.json`) and redrawn when either changed, so a run folder reused for other data never reads the old
+    data's lists."""
+    tag = {"root": str(Path(root).resolve()), "seed": seed}
+    stamp = split_dir / "splits.json"
+    current = json.loads(stamp.read_text()) if stamp.is_file() else None
+    if current == tag and all((split_dir / f"{s}.txt").is_file() for s in SPLITS):
+        return
+    if current is None and (split_dir / "train.txt").is_file() and Path(split_dir).resolve() == Path(root).resolve():
+        return  # lists a data root already holds are its own
+    if current is not None and (split_dir / "classes.txt").is_file() and not (Path(root) / "classes.txt").is_file():
+        (split_dir / "classes.txt").unlink()  # drawn from the old root's folders
+    make()
+    stamp.write_text(json.dumps(tag))
 
 
 def load_unit_image(path: Path) -> np.ndarray:
@@ -132,19 +186,35 @@ class SceneDataset(Dataset):
     """
 
     def __init__(self, root: str | Path, split: str, transform: Callable | None = None, seed: int = 0,
-                 cache: bool = False):
+                 cache: bool = False, split_dir: str | Path | None = None, split_file: str | Path | None = None,
+                 classes: Sequence[str] | None = None, num_classes: int | None = None):
+        """Items come from `split_file`, else `<root>/<split>.txt`, else `<split_dir>/<split>.txt` (written there,
+        seeded, when absent; `split_dir` defaults to root for library use on a folder you own, the scripts always
+        give the run folder or --split-dir). Classes: `classes` (a validation set takes the training set's), else classes.txt
+        (root, then split_dir), else `num_classes` names "0"…"N-1" (the authors' lists carry indices only)."""
         self.root = Path(root)
         if not self.root.is_dir():
             raise DataError(self.root, "dataset folder not found")
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}")
-        if not (self.root / f"{split}.txt").is_file():
-            make_splits(self.root, seed)
-        self.classes = read_classes(self.root)
-        self.items = read_split(self.root / f"{split}.txt", len(self.classes))
+        list_file = Path(split_file) if split_file is not None else self.root / f"{split}.txt"
+        if not list_file.is_file() and split_file is None:
+            split_dir = self.root if split_dir is None else split_dir
+            list_file = Path(split_dir) / f"{split}.txt"
+            ensure_generated_splits(Path(split_dir), self.root, seed, lambda: make_splits(self.root, seed,
+                                                                                         out=Path(split_dir)))
+        if classes is not None:
+            self.classes = list(classes)
+        elif (self.root / "classes.txt").is_file() or (split_dir and (Path(split_dir) / "classes.txt").is_file()) \
+                or num_classes is None:
+            self.classes = read_classes(self.root, Path(split_dir) if split_dir else None)
+        else:
+            self.classes = [str(c) for c in range(num_classes)]
+        self.items = read_split(list_file, len(self.classes), self.root)
         self.multilabel = any(isinstance(label, tuple) for _, label in self.items)
         self.transform = transform
         self._cache: dict[int, torch.Tensor] | None = {} if cache else None
+        self._channels: int | None = None
 
     @property
     def num_classes(self) -> int:
@@ -177,10 +247,20 @@ class SceneDataset(Dataset):
         target[list(label) if isinstance(label, tuple) else [label]] = 1.0
         return target
 
+    def channels(self) -> int:
+        """Channels of the set, from its first image: every image must have as many (batches cannot mix)."""
+        if self._channels is None:
+            self._channels = int(load_unit_image(self.root / self.items[0][0]).shape[0])
+        return self._channels
+
     def load(self, index: int) -> torch.Tensor:
         if self._cache is not None and index in self._cache:
             return self._cache[index]
-        image = torch.from_numpy(load_unit_image(self.root / self.items[index][0]))
+        path = self.root / self.items[index][0]
+        image = torch.from_numpy(load_unit_image(path))
+        if image.shape[0] != self.channels():
+            raise DataError(path, f"has {image.shape[0]} channel(s), the first image of the set "
+                                  f"({self.items[0][0]}) has {self.channels()}")
         if self._cache is not None:
             self._cache[index] = image
         return image
@@ -250,7 +330,8 @@ class BigEarthNetS1(Dataset):
     """
 
     def __init__(self, root: str | Path, split: str | None = None, patches: Sequence[str] | None = None,
-                 bands: Sequence[str] = ("VV",), transform: Callable | None = None, seed: int = 0):
+                 bands: Sequence[str] = ("VV",), transform: Callable | None = None, seed: int = 0,
+                 split_dir: str | Path | None = None):
         self.root = Path(root)
         if patches is None:
             if split is None:
@@ -258,7 +339,9 @@ class BigEarthNetS1(Dataset):
             else:
                 list_file = self.root / f"{split}.txt"
                 if not list_file.is_file():
-                    make_ben_splits(self.root, seed)
+                    out = Path(split_dir or self.root)
+                    list_file = out / f"{split}.txt"
+                    ensure_generated_splits(out, self.root, seed, lambda: make_ben_splits(self.root, seed, out=out))
                 patches = [x.strip() for x in list_file.read_text().splitlines() if x.strip()]
         self.bands = tuple(bands)
         self.transform = transform
@@ -313,8 +396,12 @@ class BigEarthNetS1(Dataset):
         return {"image": image, "label": target, "path": str(self.root / name)}
 
 
-def make_ben_splits(root: Path, seed: int = 0, fractions: Sequence[float] = SPLIT_FRACTIONS) -> None:
-    """Seeded random 70/20/10 split of the patch folders under `root`, written as train/val/test.txt."""
+def make_ben_splits(root: Path, seed: int = 0, fractions: Sequence[float] = SPLIT_FRACTIONS,
+                    out: Path | None = None) -> None:
+    """Seeded random 70/20/10 split of the patch folders under `root`, written as train/val/test.txt into `out`
+    (default `root`)."""
+    out = Path(out) if out is not None else Path(root)
+    out.mkdir(parents=True, exist_ok=True)
     patches = sorted(p.name for p in Path(root).iterdir() if p.is_dir())
     if not patches:
         raise DataError(root, "no BigEarthNet patch folders")
@@ -323,29 +410,35 @@ def make_ben_splits(root: Path, seed: int = 0, fractions: Sequence[float] = SPLI
     n_val = int(round(fractions[1] * len(patches)))
     chunks = (patches[:n_train], patches[n_train:n_train + n_val], patches[n_train + n_val:])
     for split, chunk in zip(SPLITS, chunks):
-        (Path(root) / f"{split}.txt").write_text("".join(f"{p}\n" for p in sorted(chunk)))
+        (out / f"{split}.txt").write_text("".join(f"{p}\n" for p in sorted(chunk)))
 
 
 def open_scene_split(dataset: str, data_root: str | None, split: str, transform: Callable | None = None,
                      seed: int = 0, bands: Sequence[str] = ("VV",), sim_classes: int = 8, sim_per_class: int = 60,
-                     sim_size: int = 128, cache: bool = False) -> Dataset:
+                     sim_size: int = 128, cache: bool = False, split_dir: str | Path | None = None,
+                     split_file: str | Path | None = None, classes: Sequence[str] | None = None) -> Dataset:
     """One split of TSX/BEN/OSU: the authors' .npy layout, BigEarthNet-S1's original layout (detected by its
-    `*_labels_metadata.json` patch folders), the real TSX SLC chips (`sarhub.data.tsx_slc`), or — without a data root — the simulator in that dataset's format."""
+    `*_labels_metadata.json` patch folders), the real TSX SLC chips (`sarhub.data.tsx_slc`), or — without a data
+    root — the simulator in that dataset's format. Split files missing from a data root are written into
+    `split_dir`, never into the data root; `split_file` gives the split's list (e.g. the authors' published one);
+    `classes` (the training set's) fixes the label map of a validation/test split."""
     if data_root is None:
         if dataset not in SCENE_DATASETS:
             raise DataError(None, f"--dataset {dataset} needs --data-root (the simulator imitates TSX, BEN and OSU)")
         from sarhub.data.synthetic.scenes import simulated_scene_root
 
         root = simulated_scene_root(dataset, sim_classes, sim_per_class, sim_size, seed)
-        return SceneDataset(root, split, transform, seed, cache=True)
+        return SceneDataset(root, split, transform, seed, cache=True, split_dir=root, classes=classes)
     root = Path(data_root)
     if not root.is_dir():
         raise DataError(root, "dataset folder not found")
     if dataset == "TSX-SLC" or is_tsx_slc(root):
         return TSXSLCDataset(root, split, transform)
     if is_ben_original(root):
-        return BigEarthNetS1(root, split, bands=bands, transform=transform, seed=seed)
-    return SceneDataset(root, split, transform, seed, cache=cache)
+        return BigEarthNetS1(root, split, bands=bands, transform=transform, seed=seed, split_dir=split_dir)
+    num_classes = len(BEN19_CLASSES) if dataset == "BEN" else SCENE_DATASETS.get(dataset)
+    return SceneDataset(root, split, transform, seed, cache=cache, split_dir=split_dir, split_file=split_file,
+                        classes=classes, num_classes=num_classes)
 
 
 def is_ben_original(root: Path) -> bool:

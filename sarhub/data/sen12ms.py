@@ -64,14 +64,19 @@ def normalise_s2(array: np.ndarray) -> np.ndarray:
     return np.nan_to_num(x, nan=0.0).transpose(2, 0, 1).copy()
 
 
-def to_labels(array: np.ndarray, kind: str) -> np.ndarray:
-    """lc (H×W×4 IGBP first) or dfc (H×W simplified) → int64 H×W with 0..9 and 255 = ignore."""
-    if kind == "lc":
-        igbp = array[..., 0] if array.ndim == 3 else array
-        simple = IGBP_TO_SIMPLE[np.clip(igbp, 0, 17)]
-    else:
-        simple = array[..., 0] if array.ndim == 3 else array
-    simple = simple.astype(np.int64)
+def to_labels(array: np.ndarray, kind: str, path: Path | str | None = None) -> np.ndarray:
+    """lc (H×W×4 IGBP first) or dfc (H×W simplified) → int64 H×W with 0..9 and 255 = ignore.
+
+    0 and 255 are no-data (ignored); any other code outside IGBP 1..17 (lc) or 1..10 (dfc) is a DataError: it used
+    to be clipped to 17, i.e. counted as water."""
+    codes = (array[..., 0] if array.ndim == 3 else array).astype(np.int64)
+    top = 17 if kind == "lc" else 10
+    bad = (codes != 0) & (codes != IGNORE_INDEX) & ((codes < 1) | (codes > top))
+    if bad.any():
+        raise DataError(path, f"land-cover code {int(codes[bad][0])} is neither 1..{top} nor no-data (0, 255) "
+                              f"({int(bad.sum())} pixel(s))")
+    valid = (codes >= 1) & (codes <= top)
+    simple = IGBP_TO_SIMPLE[np.where(valid, codes, 0)].astype(np.int64) if kind == "lc" else np.where(valid, codes, 0)
     return np.where((simple >= 1) & (simple <= 10), simple - 1, IGNORE_INDEX)
 
 
@@ -122,7 +127,11 @@ class SEN12MSDataset(Dataset):
         if "s2" in self.modalities:
             sample["s2"] = torch.from_numpy(normalise_s2(self.read(index, "s2")))
         if self.labels:
-            sample["mask"] = torch.from_numpy(to_labels(self.read(index, self.labels), self.labels))
+            path = partner_path(self.s1_files[index], self.labels)
+            sample["mask"] = torch.from_numpy(to_labels(self.read(index, self.labels), self.labels, path))
+        sizes = {k: tuple(v.shape[-2:]) for k, v in sample.items() if k != "index"}
+        if len(set(sizes.values())) > 1:
+            raise DataError(self.s1_files[index], f"its co-registered partners differ in size: {sizes}")
         return sample
 
     def optical_rgb(self, index: int) -> np.ndarray:

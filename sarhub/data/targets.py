@@ -82,9 +82,12 @@ def read_phoenix(path: str | Path) -> PhoenixChip:
     try:
         header_len = int(header["PhoenixHeaderLength"])
         rows, cols = int(header["NumberOfRows"]), int(header["NumberOfColumns"])
+        native = int(header.get("native_header_length", header.get("NativeHeaderLength", "0")) or 0)
     except (KeyError, ValueError) as exc:
         raise DataError(path, f"Phoenix header lacks a valid size field ({exc})") from None
-    native = int(header.get("native_header_length", header.get("NativeHeaderLength", "0")) or 0)
+    if rows <= 0 or cols <= 0 or header_len <= 0 or native < 0:
+        raise DataError(path, f"Phoenix header gives impossible sizes (header {header_len}, native {native}, "
+                              f"{rows}×{cols})")
     start, count = header_len + native, rows * cols
     need = start + 2 * 4 * count
     if len(data) < need:
@@ -115,8 +118,9 @@ def read_mstar_chip(path: Path, crop: int) -> np.ndarray:
         array = read_raster(path)
         if array.ndim == 3:
             array = array[..., 0]
-        image = magnitude_to_unit(centre_crop(array.astype(np.float32), crop, path))
-        return image
+        array = array.astype(np.float32)
+        check_finite(array, path)  # a NaN would make the chip maximum NaN and the whole chip zero
+        return magnitude_to_unit(centre_crop(array, crop, path))
     return magnitude_to_unit(centre_crop(read_phoenix(path).magnitude, crop, path))
 
 
