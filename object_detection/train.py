@@ -173,7 +173,7 @@ def main(argv=None) -> None:
 
     cfg = FitConfig(epochs=args.epochs, output_dir=Path(args.output), seed=args.seed, monitor="AP50", amp=args.amp,
                     clip_grad=args.clip_grad, resume=args.resume, save_every=args.save_every,
-                    eval_every=args.eval_every, kill_at_step=args.kill_at_step)
+                    eval_every=args.eval_every, overwrite=args.overwrite)
     fit(model, optimizer, scheduler, loader, step,
         lambda m: evaluate_detector(m, test_loader, test_set, gt, env, args.amp), env, cfg,
         {**vars(args), "num_classes": train_set.num_classes, "classes": list(train_set.classes)}, sampler)

@@ -44,7 +44,6 @@ def common_parser(description: str) -> argparse.ArgumentParser:
     p.add_argument("--eval-every", type=int, default=1, help="evaluate every N epochs (and after the last)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the checkpoints and logs of a previous run in --output (otherwise refused)")
-    p.add_argument("--kill-at-step", type=int, default=None, help=argparse.SUPPRESS)
     return p
 
 

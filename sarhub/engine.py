@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,7 +100,6 @@ class FitConfig:
     resume: str | None = None  # a checkpoint path, or "auto" for output_dir/checkpoint_last.pth if present
     log_every: int = 10
     overwrite: bool = False  # replace the checkpoints a previous run left in output_dir (else refused)
-    kill_at_step: int | None = None  # testing hook: SIGKILL this process at that global step (crash simulation)
 
 
 def train_one_epoch(model: nn.Module, loader: Iterable, step_fn: StepFn, optimizer: torch.optim.Optimizer,
@@ -114,8 +112,6 @@ def train_one_epoch(model: nn.Module, loader: Iterable, step_fn: StepFn, optimiz
     steps, samples, start = 0, 0, time.perf_counter()
     autocast = torch.autocast(device_type=env.device.type, dtype=torch.bfloat16, enabled=cfg.amp)
     for batch in bar:
-        if cfg.kill_at_step is not None and global_step == cfg.kill_at_step:
-            os.kill(os.getpid(), signal.SIGKILL)
         with autocast:
             loss = step_fn(model, batch)
         optimizer.zero_grad(set_to_none=True)

@@ -209,7 +209,7 @@ def main(argv=None) -> None:
 
     epochs = -(-args.iterations // args.eval_interval)
     cfg = FitConfig(epochs=epochs, output_dir=Path(args.output), seed=args.seed, monitor="miou", amp=args.amp,
-                    resume=args.resume, save_every=args.save_every, kill_at_step=args.kill_at_step)
+                    resume=args.resume, save_every=args.save_every, overwrite=args.overwrite)
     input_size = args.input_size if coco and args.input_size else None
     fit(model, optimizer, scheduler, loader, step,
         lambda m: evaluate_segmentation(m, eval_loader, env, num_classes, input_size, target), env, cfg,

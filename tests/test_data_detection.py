@@ -311,3 +311,33 @@ def test_simulated_coco_and_voc_sets_are_deterministic_and_readable(tmp_path):
     assert len(vtest) == 3 and vtest.classes == ["ship"]
     for r_coco, r_voc in zip(test.records, vtest.records):  # the same scenes in both formats
         assert np.array_equal(r_coco.boxes, r_voc.boxes)
+
+
+def test_voc_class_list_comes_from_every_split_case_insensitively(tmp_path):
+    from sarhub.data.detection import VOCDetection
+
+    ann, img = tmp_path / "Annotations", tmp_path / "JPEGImages"
+    ann.mkdir()
+    img.mkdir()
+    for stem, name in (("a", "Ship"), ("b", "ship"), ("c", "Boat")):
+        Image.fromarray(np.zeros((20, 20), np.uint8)).save(img / f"{stem}.jpg")
+        (ann / f"{stem}.xml").write_text(
+            f"<annotation><size><width>20</width><height>20</height></size><object><name>{name}</name>"
+            "<bndbox><xmin>1</xmin><ymin>1</ymin><xmax>9</xmax><ymax>9</ymax></bndbox></object></annotation>")
+    train, test = VOCDetection(ann, img, ["a", "c"]), VOCDetection(ann, img, ["b"])
+    assert train.classes == test.classes == ["boat", "ship"]
+    assert train.records[0].labels.tolist() == test.records[0].labels.tolist() == [2]
+
+
+def test_coco_non_numeric_area_is_one_line(tmp_path):
+    import json
+
+    from sarhub.data.detection import CocoDetection
+
+    Image.fromarray(np.zeros((20, 20), np.uint8)).save(tmp_path / "x.jpg")
+    (tmp_path / "a.json").write_text(json.dumps({
+        "images": [{"id": 1, "file_name": "x.jpg", "width": 20, "height": 20}],
+        "categories": [{"id": 0, "name": "ship"}],
+        "annotations": [{"id": 7, "image_id": 1, "category_id": 0, "bbox": [1, 1, 5, 5], "area": "big"}]}))
+    with pytest.raises(DataError, match="annotation 7: area 'big' is not a number"):
+        CocoDetection(tmp_path / "a.json", tmp_path)

@@ -213,7 +213,10 @@ def read_coco(ann_file: str | Path, image_dir: str | Path) -> CocoSplit:
         if label is None:
             raise DataError(ann_file, f"annotation {ann_id}: unknown category id {ann.get('category_id')!r} "
                                       f"(categories: {category_ids})")
-        area = float(ann["area"]) if ann.get("area") is not None else w * h
+        try:
+            area = float(ann["area"]) if ann.get("area") is not None else w * h
+        except (TypeError, ValueError):
+            raise DataError(ann_file, f"annotation {ann_id}: area {ann['area']!r} is not a number") from None
         rows.setdefault(rec.image_id, []).append(
             (x, y, x + w, y + h, label, area, bool(ann.get("iscrowd", 0)), f"id {ann_id}"))
         rec.segmentations.append(ann.get("segmentation"))
@@ -261,12 +264,26 @@ class CocoDetection(DetectionDataset):
         _check_boxes(self.records, self.ann_file, drop_bad_boxes)
 
 
+def voc_class_names(ann_dir: Path) -> list[str]:
+    """The sorted, case-folded object names of every xml in the folder: one label map for all splits (a class
+    spelled `Ship` in one file and `ship` in another is one class)."""
+    names = set()
+    for xml_path in sorted(ann_dir.glob("*.xml")):
+        try:
+            root = ET.parse(xml_path).getroot()
+        except ET.ParseError as exc:
+            raise DataError(xml_path, f"not valid XML ({exc})") from None
+        names.update((obj.findtext("name") or "").strip().casefold() for obj in root.iter("object"))
+    return sorted(names - {""})
+
+
 class VOCDetection(DetectionDataset):
     """PASCAL-VOC xml per image: `ann_dir/<stem>.xml` and its image `image_dir/<stem>.<jpg|png|...>`.
 
     The image is found by the xml's stem (SAR-Ship-Dataset's `<filename>` tags do not match its files). `ids` (a
     list of stems or a VOC `ImageSets/Main/<split>.txt` file) selects a split; by default every xml is read.
-    `classes` fixes the label order (default: the sorted names found). Coordinates are used as written (the
+    `classes` fixes the label order (default: the sorted names of every xml in `ann_dir`, whatever the split, compared
+    case-insensitively). Coordinates are used as written (the
     MMDetection v2 convention, no 1-pixel shift); `difficult` boxes are kept unless `keep_difficult=False`.
     """
 
@@ -290,7 +307,7 @@ class VOCDetection(DetectionDataset):
             stems = list(ids)
         parsed = [self._parse(stem, keep_difficult) for stem in stems]
         names = sorted({name for _, objects in parsed for name, *_ in objects})
-        self.classes = list(classes) if classes is not None else names
+        self.classes = [c.casefold() for c in classes] if classes is not None else voc_class_names(self.ann_dir)
         unknown = sorted(set(names) - set(self.classes))
         if unknown:
             raise DataError(self.ann_dir, f"object names {unknown} are not among the classes {self.classes}")
@@ -336,7 +353,7 @@ class VOCDetection(DetectionDataset):
                 raise DataError(xml_path, f"object {k} ({name or 'unnamed'}): missing or non-numeric bndbox") from None
             if not name:
                 raise DataError(xml_path, f"object {k}: missing <name>")
-            objects.append((name, box, f"<object> {k}"))
+            objects.append((name.casefold(), box, f"<object> {k}"))
         return ImageRecord(-1, path, xml_path, width, height, *_empty_arrays()), objects
 
 
