@@ -18,7 +18,7 @@ def rebuild_classifier(state: dict, where: str | Path) -> tuple[nn.Module, dict,
     """(model with the checkpoint's weights, its saved arguments, its test-time preprocessing in eval mode) of a
     classifier checkpoint state written by SAR_scene_classification or target_recognition."""
     run = state.get("args") or {}
-    if not {"num_classes", "model"} <= set(run) or "model" not in state:
+    if not {"num_classes", "classes", "norm_mean", "model"} <= set(run) or "model" not in state:
         raise DataError(where, "not a classifier checkpoint of target_recognition or SAR_scene_classification")
     model = create_model(run["model"], num_classes=run["num_classes"], in_chans=run.get("in_chans", 1),
                          img_size=model_input_size(run))
