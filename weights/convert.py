@@ -9,7 +9,7 @@ registered with its sha256, so `create_model(..., weights="senet50-tsx")` then l
 """
 import sys
 
-from sarhub.hub import main
+from sarhub.hub_tools import main
 
 if __name__ == "__main__":
     main(["convert", *sys.argv[1:]])
