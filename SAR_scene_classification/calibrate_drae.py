@@ -11,6 +11,7 @@ The pipeline: sarhub.pipelines.drae.
 from sarhub.cli import run_main
 from sarhub.pipelines import drae
 
+
 def main(argv=None) -> None:
     drae.calibration(drae.calibration_parser(__doc__.splitlines()[0]).parse_args(argv))
 

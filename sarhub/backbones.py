@@ -18,8 +18,8 @@ import timm
 import torch
 from torch import nn
 
-from sarhub.authors_checkpoints import AUTHORS_NAMES, authors_layout, to_timm_names
 from sarhub import hub
+from sarhub.authors_checkpoints import AUTHORS_NAMES, authors_layout, to_timm_names
 from sarhub.errors import DataError
 
 log = logging.getLogger(__name__)

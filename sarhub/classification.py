@@ -6,10 +6,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -18,16 +17,22 @@ from torchvision.transforms import v2
 
 from sarhub import create_model
 from sarhub.cli import RunConfig
+from sarhub.data.loader import seeded_train_loader
 from sarhub.data.samplers import ClassBalancedBatchSampler
 from sarhub.distributed import DistEnv, ShardSampler, all_gather_objects, barrier, wrap_ddp
-from sarhub.preprocess import (Preprocess, drae_config, log_transform, model_input_size,  # noqa: F401 (re-exported)
-                               preprocess_from_run, standardise_per_image)
-from sarhub.data.loader import seeded_train_loader
 from sarhub.engine import FitConfig, fit, write_text_atomic
 from sarhub.errors import DataError
-from sarhub.rundir import claim_run_dir
 from sarhub.losses import build_classification_loss
 from sarhub.metrics.classification import classification_report
+from sarhub.preprocess import (  # noqa: F401 (re-exported)
+    Preprocess,
+    drae_config,
+    log_transform,
+    model_input_size,
+    preprocess_from_run,
+    standardise_per_image,
+)
+from sarhub.rundir import claim_run_dir
 
 
 def build_transform(img_size: int, train: bool, augment: bool = True) -> v2.Compose:

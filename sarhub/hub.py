@@ -18,14 +18,11 @@ This module reads the manifest and verifies files without loading any model code
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
 import json
 import os
 import re
-import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping

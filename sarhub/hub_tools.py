@@ -6,7 +6,7 @@ import argparse
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import torch
 from torch import nn
@@ -15,8 +15,18 @@ from sarhub.authors_checkpoints import authors_layout
 from sarhub.backbones import classifier_prefix, create_model, load_weights, read_state_dict, resolve_name
 from sarhub.engine import load_checkpoint
 from sarhub.errors import DataError
-from sarhub.hub import (InputContract, check_name, default_weights_dir, entry, markdown_table,
-                        register, save_backbone, sha256, show, user_dir)
+from sarhub.hub import (
+    InputContract,
+    check_name,
+    default_weights_dir,
+    entry,
+    markdown_table,
+    register,
+    save_backbone,
+    sha256,
+    show,
+    user_dir,
+)
 from sarhub.ssl.mae import ENCODERS, GradientMAE
 
 

@@ -8,7 +8,6 @@ import errno
 import importlib.util
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Callable
 

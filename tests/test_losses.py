@@ -4,9 +4,17 @@ import math
 import pytest
 import torch
 
-from sarhub.losses import (ClassBalancedLoss, CombinedTop2Loss, DiceLoss, FocalLoss, MiniCBLoss,
-                           build_classification_loss, cost_sensitive_weights, top2_smooth_svm,
-                           top2_smooth_svm_bruteforce)
+from sarhub.losses import (
+    ClassBalancedLoss,
+    CombinedTop2Loss,
+    DiceLoss,
+    FocalLoss,
+    MiniCBLoss,
+    build_classification_loss,
+    cost_sensitive_weights,
+    top2_smooth_svm,
+    top2_smooth_svm_bruteforce,
+)
 
 
 def softmax(row):

@@ -6,7 +6,11 @@ import torch
 import torch.nn.functional as F
 
 from sarhub.models.segmentation import (
-    ASPP_RATES, AUX_WEIGHT, SEGMENTATION_BACKBONES, build_deeplabv3, convert_sync_batchnorm_if_cuda,
+    ASPP_RATES,
+    AUX_WEIGHT,
+    SEGMENTATION_BACKBONES,
+    build_deeplabv3,
+    convert_sync_batchnorm_if_cuda,
 )
 
 

@@ -10,10 +10,19 @@ from typing import Sequence
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
-from sarhub.cli import (RunConfig, add_coco_test_options, common_parser, load_run, parse_args, report_result,
-                        subset_lists, test_parser, to_config, use_defaults)
-from sarhub.data.detection import (CocoDetection, RandomHorizontalFlip, VOCDetection, collate, subset_groups,
-                                   to_coco_gt)
+from sarhub.cli import (
+    RunConfig,
+    add_coco_test_options,
+    common_parser,
+    load_run,
+    parse_args,
+    report_result,
+    subset_lists,
+    test_parser,
+    to_config,
+    use_defaults,
+)
+from sarhub.data.detection import CocoDetection, RandomHorizontalFlip, VOCDetection, collate, subset_groups, to_coco_gt
 from sarhub.data.synthetic.ships import simulated_ship_root
 from sarhub.distributed import DistEnv, ShardSampler, all_gather_objects, barrier, cleanup, init_distributed, wrap_ddp
 from sarhub.engine import FitConfig, fit

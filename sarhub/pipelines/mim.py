@@ -13,8 +13,16 @@ from safetensors.torch import save_file
 
 from sarhub.backbones import load_weights
 from sarhub.classification import param_groups
-from sarhub.cli import RunConfig, append_result, check_settings, common_parser, parse_args, refuse, to_config, \
-    use_defaults
+from sarhub.cli import (
+    RunConfig,
+    append_result,
+    check_settings,
+    common_parser,
+    parse_args,
+    refuse,
+    to_config,
+    use_defaults,
+)
 from sarhub.data.loader import seeded_train_loader
 from sarhub.data.synthetic.scenes import simulated_scene_root
 from sarhub.data.synthetic.targets import simulated_mstar_root

@@ -12,8 +12,16 @@ from typing import Sequence
 import torch
 
 from sarhub.backbones import backbone_family
-from sarhub.classification import (ClassifierConfig, add_classification_args, adamw_onecycle, build_transform,
-                                   drae_config, eval_loader, predict, train_classifier)
+from sarhub.classification import (
+    ClassifierConfig,
+    adamw_onecycle,
+    add_classification_args,
+    build_transform,
+    drae_config,
+    eval_loader,
+    predict,
+    train_classifier,
+)
 from sarhub.cli import common_parser, config_defaults, parse_args, refuse, report_result, to_config, use_defaults
 from sarhub.data.scene import SPLITS, open_scene_split
 from sarhub.distributed import barrier, cleanup, init_distributed

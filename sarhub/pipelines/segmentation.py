@@ -12,8 +12,18 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, RandomSampler
 
-from sarhub.cli import (RunConfig, add_coco_test_options, common_parser, load_run, parse_args, report_result,
-                        subset_lists, test_parser, to_config, use_defaults)
+from sarhub.cli import (
+    RunConfig,
+    add_coco_test_options,
+    common_parser,
+    load_run,
+    parse_args,
+    report_result,
+    subset_lists,
+    test_parser,
+    to_config,
+    use_defaults,
+)
 from sarhub.data.coco_masks import CocoMasks, Letterbox, validation_split
 from sarhub.data.detection import subset_groups
 from sarhub.data.segmentation import JointCompose, SegmentationFolder, SpaceNet6, TrainAugment

@@ -12,11 +12,23 @@ from typing import Sequence
 import torch
 
 from sarhub.backbones import backbone_family
-from sarhub.classification import ClassifierConfig, add_classification_args, eval_loader, param_groups, predict, \
-    train_classifier
+from sarhub.classification import (
+    ClassifierConfig,
+    add_classification_args,
+    eval_loader,
+    param_groups,
+    predict,
+    train_classifier,
+)
 from sarhub.cli import common_parser, load_run, parse_args, report_result, test_parser, to_config, use_defaults
-from sarhub.data.targets import (FUSARShipDataset, MSTARDataset, OpenSARShipDataset, make_subset, translation_windows,
-                                 write_list_file)
+from sarhub.data.targets import (
+    FUSARShipDataset,
+    MSTARDataset,
+    OpenSARShipDataset,
+    make_subset,
+    translation_windows,
+    write_list_file,
+)
 from sarhub.distributed import barrier, cleanup, init_distributed
 from sarhub.errors import DataError
 from sarhub.metrics.classification import classification_report
