@@ -3,19 +3,16 @@
     python bagging.py --k 5 --dataset TSX --model resnet18 --data-root /data/TSX --output runs/bag_TSX
     python test.py --checkpoint runs/bag_TSX/bag*/checkpoint_best.pth      # each model's and the ensemble's accuracy
 
-All arguments other than --k are passed to train.py; member k trains with --bootstrap-seed k in <output>/bag<k>.
+All arguments other than --k are train.py's; member k trains with --bootstrap-seed k in <output>/bag<k>.
 """
-from __future__ import annotations
-
 import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from sarhub.cli import run_main
+from sarhub.pipelines import scene
 
-import train  # noqa: E402  (the sibling script)
-from sarhub.cli import run_main  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 
 def main(argv=None) -> None:
@@ -26,7 +23,8 @@ def main(argv=None) -> None:
     ours, rest = p.parse_known_args(argv)
     for k in range(ours.k):
         print(f"--- bagging member {k + 1}/{ours.k}")
-        train.main([*rest, "--bootstrap-seed", str(k), "--output", str(Path(ours.output) / f"bag{k}")])
+        member = [*rest, "--bootstrap-seed", str(k), "--output", str(Path(ours.output) / f"bag{k}")]
+        scene.train(scene.parse(member, HERE / "configs"))
 
 
 if __name__ == "__main__":

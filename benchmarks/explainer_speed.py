@@ -19,25 +19,21 @@ from pathlib import Path
 import torch
 
 from sarhub.backbones import create_model
-from sarhub.classification import model_input_size, preprocess_from_run
 from sarhub.data.targets import MSTARDataset
-from sarhub.engine import load_checkpoint
 from sarhub.explain.kp import explain
+from sarhub.pipelines.common import load_classifier
 
 
 def model_and_chips(args: argparse.Namespace) -> tuple[torch.nn.Module, torch.Tensor]:
     if args.checkpoint is None:
         torch.manual_seed(0)
         return create_model("resnet18", num_classes=10).eval(), torch.rand(args.images, 1, args.size, args.size)
-    state = load_checkpoint(args.checkpoint)
-    run = state["args"]
-    model = create_model(run["model"], num_classes=run["num_classes"], img_size=model_input_size(run))
-    model.load_state_dict(state["model"])
+    model, run, preprocess = load_classifier(args.checkpoint)
     data = MSTARDataset(args.data_root or run["data_root"], "test", crop=run.get("crop", 128),
                         image_size=run.get("img_size"), classes=run["classes"])
     pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[:args.images].tolist()
     raw = torch.stack([data[i]["image"] for i in pick])
-    return model.eval(), preprocess_from_run(run)(raw)
+    return model, preprocess(raw)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ import timm
 import torch
 from torch import nn
 
+from sarhub import hub
 from sarhub.authors_checkpoints import AUTHORS_NAMES, authors_layout, to_timm_names
 from sarhub.errors import DataError
 
@@ -176,8 +177,6 @@ def create_model(
         spec.adjust(model)
     contract = None
     if weights is not None and not pretrained and str(weights).lower() != "scratch":
-        from sarhub import hub
-
         _check_hub_architecture(key, weights)
         load_weights(model, weights, weights_dir=weights_dir, allow_partial=allow_partial, arch=key)
         contract = hub.input_contract(weights)
@@ -261,8 +260,6 @@ def _check_hub_architecture(key: str, weights: str | Path) -> None:
     """A Model-Hub name must describe the architecture being built (resnet50-tsx cannot go into a Swin)."""
     if _is_file_source(weights):
         return
-    from sarhub import hub
-
     e = hub.entry(str(weights))
     if e is not None and resolve_name(e["architecture"]) != key:
         raise DataError(None, f"Model-Hub weights {weights!r} are for {e['architecture']}, not {key}")
@@ -271,8 +268,7 @@ def _check_hub_architecture(key: str, weights: str | Path) -> None:
 def _resolve_source(source: str | Path, weights_dir: str | Path | None) -> Path:
     if _is_file_source(source):
         return Path(source)
-    from sarhub import hub  # a Model-Hub name such as "resnet50-tsx"
-
+    # a Model-Hub name such as "resnet50-tsx"
     return hub.resolve(str(source), weights_dir=weights_dir)
 
 
@@ -319,7 +315,7 @@ def load_weights(
             skipped.append(key)
     missing = [k for k in own if k not in matched and k not in skipped and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in state if k not in own]
-    head = _classifier_prefix(target)
+    head = classifier_prefix(target)
     tolerated = getattr(model, "pruned_keys", frozenset())
     gaps = [k for k in missing + unexpected + skipped
             if not (head and k.startswith(head)) and k not in tolerated and not k.endswith("num_batches_tracked")]
@@ -369,7 +365,7 @@ def _wrong_network(layout: str, arch: str, label: str) -> str:
             f"python -m sarhub.hub convert --source {label} --arch {layout} --name {layout}-{pretraining}")
 
 
-def _classifier_prefix(model: nn.Module) -> str | None:
+def classifier_prefix(model: nn.Module) -> str | None:
     """Name prefix of the classifier module, whose tensors may legitimately differ between tasks."""
     get = getattr(model, "get_classifier", None)
     if get is None:

@@ -1,14 +1,14 @@
 """Classification building blocks shared by scene pre-training, target recognition and the predecessor's tools:
 transforms, the on-device batch preprocessing (gamma test → DRAE → mean/std), data loaders (DDP-aware, balanced
-sampling), the optimiser recipes, step and evaluation functions, and the confusion-matrix figure."""
+sampling), the optimiser recipes, step and evaluation functions, and the classification pipeline."""
 from __future__ import annotations
 
 import argparse
 import hashlib
 import json
-import math
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -16,15 +16,23 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 from torchvision.transforms import v2
 
 from sarhub import create_model
+from sarhub.cli import RunConfig
+from sarhub.data.loader import seeded_train_loader
 from sarhub.data.samplers import ClassBalancedBatchSampler
 from sarhub.distributed import DistEnv, ShardSampler, all_gather_objects, barrier, wrap_ddp
-from sarhub.drae import DRAE, DRAEConfig, gamma_transform
-from sarhub.data.loader import seeded_train_loader
 from sarhub.engine import FitConfig, fit, write_text_atomic
 from sarhub.errors import DataError
-from sarhub.rundir import claim_run_dir
 from sarhub.losses import build_classification_loss
 from sarhub.metrics.classification import classification_report
+from sarhub.preprocess import (  # noqa: F401 (re-exported)
+    Preprocess,
+    drae_config,
+    log_transform,
+    model_input_size,
+    preprocess_from_run,
+    standardise_per_image,
+)
+from sarhub.rundir import claim_run_dir
 
 
 def build_transform(img_size: int, train: bool, augment: bool = True) -> v2.Compose:
@@ -36,65 +44,6 @@ def build_transform(img_size: int, train: bool, augment: bool = True) -> v2.Comp
     elif augment:
         ops.append(v2.CenterCrop(img_size))
     return v2.Compose(ops)
-
-
-def log_transform(x: torch.Tensor, scale: float = 1000.0) -> torch.Tensor:
-    """log(1 + s·x)/log(1 + s): the predecessor's log compression of 16-bit data, on [0, 1] inputs."""
-    return torch.log1p(scale * x.clamp_min(0)) / math.log1p(scale)
-
-
-def standardise_per_image(x: torch.Tensor) -> torch.Tensor:
-    """Zero mean, unit variance per image and channel: removes the gain and offset each chip got from its own
-    scaling (MSTAR JPEGs are divided by their brightest pixel, which shifts whole chips between collections)."""
-    mean = x.mean(dim=(-2, -1), keepdim=True)
-    std = x.std(dim=(-2, -1), keepdim=True).clamp_min(1e-6)
-    return (x - mean) / std
-
-
-class Preprocess(nn.Module):
-    """On-device batch preprocessing: optional γ perturbation (robustness test) → DRAE or log transform →
-    optional per-image standardisation → per-dataset mean/std. DRAE follows this module's train/eval mode."""
-
-    def __init__(self, drae: DRAEConfig, mean: Sequence[float], std: Sequence[float], log_scale: float = 0.0,
-                 per_image: bool = False):
-        super().__init__()
-        self.drae = DRAE(drae)
-        self.log_scale = log_scale
-        self.per_image = per_image
-        self.gamma: float | None = None
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
-
-    def enhance(self, x: torch.Tensor) -> torch.Tensor:
-        if self.gamma is not None:
-            x = gamma_transform(x, self.gamma)
-        if self.log_scale:
-            x = log_transform(x, self.log_scale)
-        x = self.drae(x)
-        return standardise_per_image(x) if self.per_image else x
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (self.enhance(x) - self.mean) / self.std
-
-
-def drae_config(run: Mapping) -> DRAEConfig:
-    """The DRAE setting of a run, from its arguments (a training namespace's vars or a checkpoint's saved args)."""
-    method = "none" if run.get("no_drae") else run.get("drae_method", "none")
-    return DRAEConfig(method, tuple(run.get("drae_range", (0.0, 0.0))), run.get("drae_test", 0.0),
-                      run.get("drae_xavg"))
-
-
-def model_input_size(run: Mapping) -> int:
-    """Side of the images a classifier checkpoint's model saw: its random/centre window when it trained on one
-    (target_recognition --random-crop), else its resize size."""
-    return run.get("input_size", run.get("img_size", 128))
-
-
-def preprocess_from_run(run: Mapping) -> Preprocess:
-    """The test-time preprocessing a classifier checkpoint was trained with, rebuilt from its saved arguments, so
-    test.py, the CAM maps and the KP explainer feed the model exactly what training fed it."""
-    return Preprocess(drae_config(run), run["norm_mean"], run["norm_std"], run.get("log_transform", 0.0),
-                      run.get("per_image_norm", False)).eval()
 
 
 @torch.no_grad()
@@ -233,53 +182,48 @@ def adamw_onecycle(model: nn.Module, max_lr: float, total_steps: int, weight_dec
     return optimizer, scheduler
 
 
-def save_confusion_png(cm: torch.Tensor, classes: Sequence[str], path: Path, title: str = "") -> None:
-    """Row-normalised confusion matrix as a PNG (rows true, columns predicted)."""
-    import matplotlib
+@dataclass
+class ClassifierConfig(RunConfig):
+    """Options every classification run shares (scene pre-training, target recognition); library defaults."""
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    norm = cm.double() / cm.sum(dim=1, keepdim=True).clamp_min(1)
-    n = len(classes)
-    size = max(4.0, 0.35 * n + 2)
-    fig, ax = plt.subplots(figsize=(size, size))
-    ax.imshow(norm.numpy(), cmap="Blues", vmin=0, vmax=1)
-    ax.set_xticks(range(n), classes, rotation=90, fontsize=7)
-    ax.set_yticks(range(n), classes, fontsize=7)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    if n <= 20:
-        for i in range(n):
-            for j in range(n):
-                if cm[i, j]:
-                    ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=6,
-                            color="white" if norm[i, j] > 0.5 else "black")
-    ax.set_title(title)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    img_size: int = 128
+    drae_method: str = "none"  # rd, ptls or none
+    drae_range: list[float] = field(default_factory=lambda: [0.0, 0.0])  # training range of t or v
+    drae_test: float = 0.0  # fixed test-time t or v
+    drae_xavg: float | None = None  # Reinhard–Devlin: fixed dataset mean
+    no_drae: bool = False
+    log_transform: float = 0.0  # predecessor's log(1+s·x) compression, s (0: off)
+    per_image_norm: bool = False
+    loss: str = "ce"
+    label_smoothing: float = 0.0
+    beta: float | None = None  # class-balance β (None: the loss's own, Mini-CBL 0.995, CBL 0.9999)
+    global_batch_counts: bool = False
+    top2_lambda: float = 0.2
+    top2_tau: float = 1.0
+    balanced_batches: bool = False
+    freeze_backbone: bool = False
+    cache: bool = False
 
 
 def add_classification_args(p: argparse.ArgumentParser) -> None:
-    """Flags every classification script shares (scene pre-training, target recognition)."""
-    p.add_argument("--img-size", type=int, default=128)
-    p.add_argument("--drae-method", type=str, default="none", choices=["rd", "ptls", "none"])
-    p.add_argument("--drae-range", type=float, nargs=2, default=[0.0, 0.0], help="training range of t or v")
-    p.add_argument("--drae-test", type=float, default=0.0, help="fixed test-time t or v")
-    p.add_argument("--drae-xavg", type=float, default=None, help="Reinhard–Devlin: fixed dataset mean (e.g. 0.169)")
+    """Flags every classification script shares (scene pre-training, target recognition); defaults:
+    `ClassifierConfig` (the task parser applies them with `sarhub.cli.use_defaults`)."""
+    p.add_argument("--img-size", type=int)
+    p.add_argument("--drae-method", type=str, choices=["rd", "ptls", "none"])
+    p.add_argument("--drae-range", type=float, nargs=2, help="training range of t or v")
+    p.add_argument("--drae-test", type=float, help="fixed test-time t or v")
+    p.add_argument("--drae-xavg", type=float, help="Reinhard–Devlin: fixed dataset mean (e.g. 0.169)")
     p.add_argument("--no-drae", action="store_true", help="disable DRAE (plain per-image 0–1 input)")
-    p.add_argument("--log-transform", type=float, default=0.0, help="predecessor's log(1+s·x) compression, s")
-    p.add_argument("--per-image-norm", action=argparse.BooleanOptionalAction, default=False,
+    p.add_argument("--log-transform", type=float, help="predecessor's log(1+s·x) compression, s")
+    p.add_argument("--per-image-norm", action=argparse.BooleanOptionalAction,
                    help="standardise every image (zero mean, unit variance) after DRAE, before the dataset mean/std "
                         "(on in the MSTAR config; --no-per-image-norm turns it off)")
-    p.add_argument("--loss", type=str, default="ce", help="ce, focal, cbl, minicbl, bce, top2, combined")
-    p.add_argument("--label-smoothing", type=float, default=0.0, help="ce loss: label smoothing ε")
-    p.add_argument("--beta", type=float, default=None, help="class-balance β (Mini-CBL 0.995, CBL 0.9999)")
+    p.add_argument("--loss", type=str, help="ce, focal, cbl, minicbl, bce, top2, combined")
+    p.add_argument("--label-smoothing", type=float, help="ce loss: label smoothing ε")
+    p.add_argument("--beta", type=float, help="class-balance β (None: Mini-CBL 0.995, CBL 0.9999)")
     p.add_argument("--global-batch-counts", action="store_true", help="Mini-CBL: all-reduce in-batch counts")
-    p.add_argument("--top2-lambda", type=float, default=0.2, help="combined loss: weight λ of the top-2 term")
-    p.add_argument("--top2-tau", type=float, default=1.0, help="top-2 smooth SVM temperature τ")
+    p.add_argument("--top2-lambda", type=float, help="combined loss: weight λ of the top-2 term")
+    p.add_argument("--top2-tau", type=float, help="top-2 smooth SVM temperature τ")
     p.add_argument("--balanced-batches", action="store_true", help="class-balanced batch sampler")
     p.add_argument("--freeze-backbone", action="store_true", help="train the classifier only (linear probe)")
     p.add_argument("--cache", action="store_true", help="keep decoded images in memory")
@@ -288,7 +232,7 @@ def add_classification_args(p: argparse.ArgumentParser) -> None:
 OptimizerFactory = Callable[[nn.Module, int], tuple[torch.optim.Optimizer, Any, str]]
 
 
-def train_classifier(args: argparse.Namespace, env: DistEnv, train_set: Dataset, val_set: Dataset | None,
+def train_classifier(args: ClassifierConfig, env: DistEnv, train_set: Dataset, val_set: Dataset | None,
                      optimizer_factory: OptimizerFactory, extra_eval: dict[str, Dataset] | None = None) -> list[dict]:
     """The classification pipeline both task scripts run: normalisation stats → model (weights, freezing,
     channels_last, DDP) → sampler → loss → optimiser (from `optimizer_factory(model, steps_per_epoch)`, which also
@@ -300,7 +244,7 @@ def train_classifier(args: argparse.Namespace, env: DistEnv, train_set: Dataset,
         return _train_classifier(args, env, train_set, val_set, optimizer_factory, extra_eval)
 
 
-def _train_classifier(args: argparse.Namespace, env: DistEnv, train_set: Dataset, val_set: Dataset | None,
+def _train_classifier(args: ClassifierConfig, env: DistEnv, train_set: Dataset, val_set: Dataset | None,
                       optimizer_factory: OptimizerFactory, extra_eval: dict[str, Dataset] | None) -> list[dict]:
     out = Path(args.output)
     in_chans, input_size = train_set[0]["image"].shape[0], train_set[0]["image"].shape[-1]

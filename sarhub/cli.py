@@ -4,47 +4,112 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import errno
 import math
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 import yaml
 
+from sarhub.backbones import BACKBONES, resolve_name
+from sarhub.engine import load_checkpoint
 from sarhub.errors import DataError
+
+T = TypeVar("T")
+
+
+@dataclass
+class RunConfig:
+    """The flags every train script shares (`common_parser`); each task's config dataclass extends it. The field
+    defaults are the library defaults: `common_parser` and the task parsers take them from here (`--help` shows
+    them), `configs/<dataset>.yaml` holds the paper's settings, `configs/simulator.yaml` the short simulator runs."""
+
+    config: str | None = None  # YAML file whose keys set the defaults
+    model: str = "resnet18"
+    weights: str | None = None  # scratch, imagenet, a .safetensors/.pth file or a Model-Hub name
+    weights_dir: str | None = None
+    allow_partial: bool = False
+    data_root: str | None = None  # None: the built-in SAR simulator
+    output: str | None = None  # None: runs/<dataset>_<model> (per task)
+    epochs: int | None = None  # None: the task's default (its parse())
+    batch_size: int | None = None
+    lr: float | None = None
+    weight_decay: float | None = None
+    workers: int = 2
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = False
+    channels_last: bool | None = None  # None: on for CUDA
+    resume: str | None = None
+    save_every: int = 0
+    eval_every: int = 1
+    overwrite: bool = False
+
+
+def config_defaults(config: type) -> dict[str, Any]:
+    """Field name -> default of a config dataclass (default factories called)."""
+    out = {}
+    for f in dataclasses.fields(config):
+        if f.default is not dataclasses.MISSING:
+            out[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            out[f.name] = f.default_factory()
+    return out
+
+
+def use_defaults(parser: argparse.ArgumentParser, config: type) -> argparse.ArgumentParser:
+    """Make the dataclass `config` the one home of `parser`'s defaults; every option must be one of its fields."""
+    defaults = config_defaults(config)
+    dests = {a.dest for a in parser._actions if a.dest != "help"}
+    stray = sorted(dests - set(defaults))
+    if stray:
+        raise TypeError(f"{config.__name__} lacks fields for options {', '.join(stray)}")
+    parser.set_defaults(**{k: v for k, v in defaults.items() if k in dests})
+    return parser
+
+
+def to_config(config: type[T], args: argparse.Namespace) -> T:
+    """The typed config of parsed arguments (the script edge: argparse stops here)."""
+    names = {f.name for f in dataclasses.fields(config)}
+    return config(**{k: v for k, v in vars(args).items() if k in names})
 
 
 def common_parser(description: str) -> argparse.ArgumentParser:
-    """Arguments every train script shares; tasks add their own."""
+    """Arguments every train script shares (defaults: `RunConfig`); tasks add their own."""
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--config", type=str, default=None, help="YAML file whose keys set this parser's defaults")
-    p.add_argument("--model", type=str, default="resnet18", help="backbone (see sarhub.backbones.BACKBONES)")
-    p.add_argument("--weights", type=str, default=None,
+    p.add_argument("--config", type=str, help="YAML file (or a name in the task's configs/) whose keys set defaults")
+    p.add_argument("--model", type=str, help=f"backbone: {', '.join(BACKBONES)}")
+    p.add_argument("--weights", type=str,
                    help="initial weights: scratch, imagenet, a .safetensors/.pth file, or a Model-Hub name")
-    p.add_argument("--weights-dir", type=str, default=None, help="folder of Model-Hub weight files")
+    p.add_argument("--weights-dir", type=str, help="folder of Model-Hub weight files")
     p.add_argument("--allow-partial", action="store_true",
                    help="load the --weights tensors that fit even if backbone tensors are missing, unexpected or of "
                         "another shape (otherwise that is an error)")
-    p.add_argument("--data-root", type=str, default=None, help="dataset folder; omitted: the built-in SAR simulator")
-    p.add_argument("--output", type=str, default=None, help="run folder for checkpoints and logs")
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--batch-size", type=int, default=None, help="per process")
-    p.add_argument("--lr", type=float, default=None)
-    p.add_argument("--weight-decay", type=float, default=None)
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", type=str, default="auto", help="auto, cpu or cuda")
+    p.add_argument("--data-root", type=str, help="dataset folder; omitted: the built-in SAR simulator")
+    p.add_argument("--output", type=str, help="run folder for checkpoints and logs")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int, help="per process")
+    p.add_argument("--lr", type=float)
+    p.add_argument("--weight-decay", type=float)
+    p.add_argument("--workers", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", type=str, help="auto, cpu or cuda")
     p.add_argument("--amp", action="store_true",
                    help="bf16 autocast: on CUDA, and on CPUs with bf16 instructions (AVX-512-BF16/AMX: 1.8x here)")
-    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
-                   help="channels_last memory format (default: on for CUDA)")
-    p.add_argument("--resume", type=str, default=None, help="checkpoint to resume, or 'auto' (output's last)")
-    p.add_argument("--save-every", type=int, default=0, help="also keep a checkpoint every N epochs")
-    p.add_argument("--eval-every", type=int, default=1, help="evaluate every N epochs (and after the last)")
+    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction,
+                   help="channels_last memory format (None: on for CUDA)")
+    p.add_argument("--resume", type=str, help="checkpoint to resume, or 'auto' (output's last)")
+    p.add_argument("--save-every", type=int, help="also keep a checkpoint every N epochs")
+    p.add_argument("--eval-every", type=int, help="evaluate every N epochs (and after the last)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the checkpoints and logs of a previous run in --output (otherwise refused)")
-    return p
+    return use_defaults(p, RunConfig)
+
+
+SIMULATOR_CONFIG = "simulator.yaml"  # in a task's configs/: the defaults of a run without --data-root
 
 
 def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None,
@@ -52,7 +117,11 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = Non
     """Parse twice: first `--config` (a path, or a name looked up in `config_dir`; without one, the parser's
     `--dataset` value names `<config_dir>/<dataset>.yaml` when it exists), whose keys become defaults, then
     everything else, so the command line always wins over the config file. Without `--data-root` the script runs
-    on its simulator, and `simulator_defaults` replace every value not given on the command line (short CPU runs)."""
+    on its simulator: `<config_dir>/simulator.yaml` (or `simulator_defaults`) replaces every value not given on the
+    command line (short CPU runs). Precedence, lowest first: config dataclass < YAML < simulator (no --data-root)
+    < command line."""
+    if simulator_defaults is None and config_dir is not None and (config_dir / SIMULATOR_CONFIG).is_file():
+        simulator_defaults = read_config(parser, config_dir / SIMULATOR_CONFIG)
     pre, _ = parser.parse_known_args(argv)
     dataset = getattr(pre, "dataset", None)
     if pre.config is None and config_dir is not None and dataset and (config_dir / f"{dataset}.yaml").is_file():
@@ -63,12 +132,7 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = Non
             path = config_dir / (pre.config if pre.config.endswith(".yaml") else f"{pre.config}.yaml")
         if not path.is_file():
             parser.error(f"config {pre.config} not found")
-        values = yaml.safe_load(path.read_text()) or {}
-        known = {a.dest for a in parser._actions}
-        unknown = [k for k in values if k.replace("-", "_") not in known]
-        if unknown:
-            parser.error(f"{path}: unknown key(s) {', '.join(unknown)}")
-        parser.set_defaults(**{k.replace("-", "_"): v for k, v in values.items()})
+        parser.set_defaults(**read_config(parser, path))
     args = parser.parse_args(argv)
     if getattr(args, "data_root", None) is None and simulator_defaults:
         given = list(sys.argv[1:] if argv is None else argv)
@@ -78,6 +142,16 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = Non
                 setattr(args, key, value)
     check_settings(parser, args)
     return args
+
+
+def read_config(parser: argparse.ArgumentParser, path: Path) -> dict[str, Any]:
+    """A YAML config's values by option name; an unknown key is a parse error."""
+    values = yaml.safe_load(path.read_text()) or {}
+    known = {a.dest for a in parser._actions}
+    unknown = [k for k in values if k.replace("-", "_") not in known]
+    if unknown:
+        parser.error(f"{path}: unknown key(s) {', '.join(unknown)}")
+    return {k.replace("-", "_"): v for k, v in values.items()}
 
 
 # (lowest, highest) accepted value of numeric options, wherever a script has them; None: unbounded.
@@ -115,8 +189,6 @@ def check_settings(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
     if values.get("overwrite") and values.get("resume"):
         refuse(parser, "--overwrite and --resume contradict each other: choose one")
     if isinstance(values.get("model"), str) and "model" in {a.dest for a in parser._actions}:
-        from sarhub.backbones import resolve_name
-
         try:
             resolve_name(values["model"])
         except ValueError as exc:
@@ -166,8 +238,6 @@ def load_run(checkpoint: str | Path, required: str, task: str,
              parser: argparse.ArgumentParser | None = None) -> tuple[dict, argparse.Namespace]:
     """(checkpoint state, its training arguments); DataError when it was not written by `task`'s train.py. With the
     training `parser`, options added since the checkpoint was written take their defaults (older runs stay testable)."""
-    from sarhub.engine import load_checkpoint
-
     state = load_checkpoint(checkpoint)
     saved = state.get("args") or {}
     if required not in saved:
@@ -181,10 +251,6 @@ def report_result(args: argparse.Namespace, row: dict, columns: Sequence[str]) -
     if not args.no_append:
         append_result(Path(args.results), row, columns)
         print(f"appended to {Path(args.results).with_suffix('.md')}")
-
-
-def load_yaml(path: Path) -> dict:
-    return yaml.safe_load(Path(path).read_text()) or {}
 
 
 def run_main(main: Callable[[], None]) -> None:

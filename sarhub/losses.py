@@ -5,8 +5,6 @@ trained it with softmax cross-entropy on the multi-hot target, which is normalis
 """
 from __future__ import annotations
 
-import itertools
-
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
@@ -137,18 +135,6 @@ def top2_smooth_svm(scores: torch.Tensor, target: torch.Tensor, tau: float = 1.0
     delta = 1.0 / tau
     first = torch.logaddexp(log_with_y, log_without_y + delta)
     return tau * (first - log_with_y)
-
-
-def top2_smooth_svm_bruteforce(scores: torch.Tensor, target: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
-    """Reference enumeration over all 2-subsets (for tests; O(n²))."""
-    n = scores.shape[1]
-    pairs = torch.tensor(list(itertools.combinations(range(n), 2)), device=scores.device)
-    pair_sum = 0.5 * (scores[:, pairs[:, 0]] + scores[:, pairs[:, 1]]).double()
-    contains = (pairs[None, :, 0] == target[:, None]) | (pairs[None, :, 1] == target[:, None])
-    delta = (~contains).double()
-    first = tau * torch.logsumexp((delta + pair_sum) / tau, dim=1)
-    second = tau * torch.logsumexp((pair_sum / tau).masked_fill(~contains, float("-inf")), dim=1)
-    return first - second
 
 
 def cost_sensitive_weights(class_counts: torch.Tensor | list[int]) -> torch.Tensor:

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 import torchvision
 
-from sarhub import create_model, hub
+from sarhub import create_model, hub, hub_tools
 from sarhub.authors_checkpoints import AUTHORS_NAMES, SWIN_BUFFERS, authors_layout
 from sarhub.backbones import load_weights
 from sarhub.errors import DataError
@@ -115,7 +115,7 @@ def test_authors_mobilenetv3_reproduces_their_logits(mobilenet_io, tmp_path, mon
     assert _close(pooled, io["pooled"])
     # converted once to a Model-Hub file: the same network, 1 channel, by name
     monkeypatch.setenv("SARHUB_MANIFEST", str(tmp_path / "manifest.json"))
-    new, report = hub.convert_authors(path, "mobilenetv3-tsx", out_dir=tmp_path, keep_classifier=True)
+    new, report = hub_tools.convert_authors(path, "mobilenetv3-tsx", out_dir=tmp_path, keep_classifier=True)
     assert report.gaps == [] and new["sha256"] == hub.sha256(tmp_path / "mobilenetv3-tsx.safetensors")
     by_name = create_model("mobilenetv3", num_classes=32, weights="mobilenetv3-tsx", weights_dir=tmp_path).eval()
     assert _close(by_name(io["input_gray"]), io["logits"])

@@ -8,7 +8,6 @@ import errno
 import importlib.util
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Callable
 
@@ -32,11 +31,7 @@ def script(task: str, name: str):
     path = REPO / task / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"_{task}_{name}", path)
     module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(path.parent))
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(path.parent))
+    spec.loader.exec_module(module)  # scripts import only sarhub, so nothing is added to the import path
     return module
 
 

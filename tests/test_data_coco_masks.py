@@ -8,8 +8,15 @@ import torch
 from matplotlib.path import Path as MplPath
 from ssdd_fixture import H, W, write_ssdd_like
 
-from sarhub.data.coco_masks import (CocoMasks, Letterbox, annotation_mask, class_mask, letterbox_image,
-                                    polygon_mask, validation_split)
+from sarhub.data.coco_masks import (
+    CocoMasks,
+    Letterbox,
+    annotation_mask,
+    class_mask,
+    letterbox_image,
+    polygon_mask,
+    validation_split,
+)
 from sarhub.data.detection import CocoDetection, read_subset, subset_groups
 from sarhub.errors import DataError
 from sarhub.models.segmentation import predict_logits

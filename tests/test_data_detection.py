@@ -7,12 +7,20 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from ssdd_fixture import write_ssdd_like
 
-from sarhub.data.detection import (CocoDetection, RandomHorizontalFlip, VOCDetection, collate, hflip, read_grey,
-                                   subset_groups, to_coco_gt)
+from sarhub.data.detection import (
+    CocoDetection,
+    RandomHorizontalFlip,
+    VOCDetection,
+    collate,
+    hflip,
+    read_grey,
+    subset_groups,
+    to_coco_gt,
+)
 from sarhub.data.synthetic.ships import simulate_ship_scene, write_coco_ship_dataset, write_voc_ship_dataset
 from sarhub.errors import DataError
-from ssdd_fixture import write_ssdd_like
 
 W, H = 64, 48
 

@@ -11,7 +11,13 @@ import torch
 from PIL import Image
 
 from sarhub.data.segmentation import (
-    SegmentationFolder, SpaceNet6, TrainAugment, lonlat_to_utm, load_mask, write_mask, write_masks,
+    SegmentationFolder,
+    SpaceNet6,
+    TrainAugment,
+    load_mask,
+    lonlat_to_utm,
+    write_mask,
+    write_masks,
 )
 from sarhub.data.synthetic.urban import simulate_urban, write_spacenet6_like
 from sarhub.errors import DataError

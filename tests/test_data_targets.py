@@ -6,8 +6,14 @@ import tifffile
 from PIL import Image
 
 from sarhub.data.synthetic.targets import simulate_chip, write_mstar_folders, write_phoenix
-from sarhub.data.targets import (FUSARShipDataset, MSTARDataset, OpenSARShipDataset, make_subset, magnitude_to_unit,
-                                 read_phoenix)
+from sarhub.data.targets import (
+    FUSARShipDataset,
+    MSTARDataset,
+    OpenSARShipDataset,
+    magnitude_to_unit,
+    make_subset,
+    read_phoenix,
+)
 from sarhub.errors import DataError
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from sarhub.drae import DRAE, DRAEConfig, PAPER_DRAE, admissible_range, calibrate, ptls, reinhard_devlin
+from sarhub.drae import DRAE, PAPER_DRAE, DRAEConfig, admissible_range, calibrate, ptls, reinhard_devlin
 
 
 def rd_by_hand(pixels, t, l=1e-4, x_avg=None):

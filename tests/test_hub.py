@@ -5,14 +5,14 @@ import pickle
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 import torch
 from safetensors.torch import save_file
 
-from sarhub import create_backbone, create_model, hub
+from sarhub import create_backbone, create_model, hub, hub_tools
 from sarhub.backbones import resolve_name
 from sarhub.classification import preprocess_from_run
 from sarhub.errors import DataError
@@ -43,7 +43,7 @@ def write_run(folder: Path) -> tuple[torch.nn.Module, Path]:
 @pytest.fixture
 def tiny_export(user_home):
     model, ckpt = write_run(user_home)
-    entry = hub.export_checkpoint(ckpt, "resnet18-tiny", user_home / "files", score=55.5, amplitude_scale=36000.0)
+    entry = hub_tools.export_checkpoint(ckpt, "resnet18-tiny", user_home / "files", score=55.5, amplitude_scale=36000.0)
     return model, entry, user_home
 
 
@@ -75,12 +75,12 @@ def test_the_input_contract_travels_with_the_weights(tiny_export, capsys):
         model.input_contract
     x = torch.rand(2, 1, 32, 32)
     assert torch.equal(model.input_contract.preprocess()(x), preprocess_from_run(RUN_ARGS)(x))
-    hub.main(["show", "resnet18-tiny"])
+    hub_tools.main(["show", "resnet18-tiny"])
     shown = capsys.readouterr().out
     for text in ("1 channel(s), 32×32 px", "36000.0", "rd, test value 4.0", "fixed x_avg 0.169",
                  "per-image std.:   yes", "mean [0.2], std [0.05]", entry["sha256"]):
         assert text in shown
-    hub.main(["show", str(file)])
+    hub_tools.main(["show", str(file)])
     assert "rd, test value 4.0" in capsys.readouterr().out
 
 
@@ -119,7 +119,7 @@ def test_entry_without_sha256_is_refused_until_the_user_registers_the_file(user_
     elsewhere = user_home / "download" / "my_resnet18.safetensors"
     elsewhere.parent.mkdir()
     shutil.copyfile(folder / "resnet18-tsx.safetensors", elsewhere)
-    hub.main(["register", "--name", "resnet18-tsx", "--file", str(elsewhere)])
+    hub_tools.main(["register", "--name", "resnet18-tsx", "--file", str(elsewhere)])
     assert "registered resnet18-tsx" in capsys.readouterr().out
     loaded = create_model("resnet18", weights="resnet18-tsx", num_classes=10)
     assert torch.equal(loaded.conv1.weight, model.conv1.weight)
@@ -131,13 +131,13 @@ def test_entry_without_sha256_is_refused_until_the_user_registers_the_file(user_
 def test_register_refuses_pickles_and_files_that_do_not_fit(user_home, capsys):
     torch.save(create_model("resnet18").state_dict(), user_home / "ResNet18_TSX.pth")
     with pytest.raises(SystemExit):
-        hub.main(["register", "--name", "resnet18-tsx", "--file", str(user_home / "ResNet18_TSX.pth")])
+        hub_tools.main(["register", "--name", "resnet18-tsx", "--file", str(user_home / "ResNet18_TSX.pth")])
     assert "python -m sarhub.hub convert --source" in capsys.readouterr().err
     state = create_model("resnet18").state_dict()
     del state["layer2.0.conv1.weight"]
     save_file(state, str(user_home / "partial.safetensors"))
     with pytest.raises(SystemExit):
-        hub.main(["register", "--name", "resnet18-tsx", "--file", str(user_home / "partial.safetensors")])
+        hub_tools.main(["register", "--name", "resnet18-tsx", "--file", str(user_home / "partial.safetensors")])
     assert "1 missing (layer2.0.conv1.weight)" in capsys.readouterr().err
     assert hub.entry("resnet18-tsx")["sha256"] is None
 
@@ -146,7 +146,7 @@ def test_register_refuses_pickles_and_files_that_do_not_fit(user_home, capsys):
 def test_export_name_cannot_leave_out_dir(user_home, name):
     _, ckpt = write_run(user_home)
     with pytest.raises(SystemExit):
-        hub.main(["export", "--checkpoint", str(ckpt), "--name", name, "--out-dir", str(user_home / "out")])
+        hub_tools.main(["export", "--checkpoint", str(ckpt), "--name", name, "--out-dir", str(user_home / "out")])
     assert not list(user_home.rglob("*.safetensors"))
 
 

@@ -3,7 +3,6 @@ import csv
 import sys
 
 import pytest
-
 from scripts import run_script
 
 

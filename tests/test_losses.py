@@ -1,12 +1,20 @@
 """Losses against hand-worked values: focal, Mini-CBL (Eq. 8–9), CBL, top-2 smooth SVM, cost weights, Dice."""
+import itertools
 import math
 
 import pytest
 import torch
 
-from sarhub.losses import (ClassBalancedLoss, CombinedTop2Loss, DiceLoss, FocalLoss, MiniCBLoss,
-                           build_classification_loss, cost_sensitive_weights, top2_smooth_svm,
-                           top2_smooth_svm_bruteforce)
+from sarhub.losses import (
+    ClassBalancedLoss,
+    CombinedTop2Loss,
+    DiceLoss,
+    FocalLoss,
+    MiniCBLoss,
+    build_classification_loss,
+    cost_sensitive_weights,
+    top2_smooth_svm,
+)
 
 
 def softmax(row):
@@ -127,3 +135,15 @@ def test_label_smoothing_matches_torch_and_is_ce_only():
                                                                                        label_smoothing=0.1))
     with pytest.raises(ValueError, match="ce loss only"):
         build_classification_loss("minicbl", 5, label_smoothing=0.1)
+
+
+def top2_smooth_svm_bruteforce(scores: torch.Tensor, target: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
+    """Reference enumeration over all 2-subsets (O(n²)): what the closed form must equal."""
+    n = scores.shape[1]
+    pairs = torch.tensor(list(itertools.combinations(range(n), 2)), device=scores.device)
+    pair_sum = 0.5 * (scores[:, pairs[:, 0]] + scores[:, pairs[:, 1]]).double()
+    contains = (pairs[None, :, 0] == target[:, None]) | (pairs[None, :, 1] == target[:, None])
+    delta = (~contains).double()
+    first = tau * torch.logsumexp((delta + pair_sum) / tau, dim=1)
+    second = tau * torch.logsumexp((pair_sum / tau).masked_fill(~contains, float("-inf")), dim=1)
+    return first - second

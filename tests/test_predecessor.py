@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from test_scene_training import TINY, run
 
 from sarhub.classification import log_transform
 from sarhub.engine import load_checkpoint
 from sarhub.metrics.classification import classification_report, majority_vote
-from test_scene_training import TINY, run
 
 
 def test_majority_vote_on_hand_made_predictions():

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tifffile
 import torch
+from scripts import run_script
 
 from sarhub.data.sen12ms import IGNORE_INDEX, SEN12MSDataset, partner_path, split_files, to_labels
 from sarhub.data.synthetic.sar_optical import write_sen12ms
@@ -17,7 +18,6 @@ from sarhub.fusion.models import STRATEGIES, FusionNet
 from sarhub.fusion.superpixels import superpixel_means
 from sarhub.fusion.vq import GumbelVQ, kmeans
 from sarhub.metrics.segmentation import hungarian_mapping, land_cover_scores
-from scripts import run_script
 
 
 def hcl_by_hand(a, b, tau, tau_plus, beta):

@@ -5,10 +5,10 @@ import sys
 import numpy as np
 import pytest
 from PIL import Image
-
-from sarhub.engine import load_checkpoint
 from scripts import run_script
 from ssdd_fixture import write_ssdd_like
+
+from sarhub.engine import load_checkpoint
 
 TINY = ["--sim-tiles", "10", "--crop-size", "64", "--batch-size", "2", "--workers", "0", "--eval-batch-size", "2"]
 

@@ -6,7 +6,6 @@ import sys
 import numpy as np
 import pytest
 from PIL import Image
-
 from scripts import run_script
 
 

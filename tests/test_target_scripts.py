@@ -5,9 +5,9 @@ import sys
 
 import pytest
 import torch
+from scripts import run_script
 
 from sarhub.engine import load_checkpoint
-from scripts import run_script
 
 TINY = ["--sim-per-class", "4", "--img-size", "32", "--batch-size", "8", "--workers", "0", "--model", "resnet18"]
 

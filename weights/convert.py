@@ -8,11 +8,8 @@ the three grey-copy input channels (exact), and the file is written as safetenso
 registered with its sha256, so `create_model(..., weights="senet50-tsx")` then loads it.
 """
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from sarhub.hub import main  # noqa: E402
+from sarhub.hub_tools import main
 
 if __name__ == "__main__":
     main(["convert", *sys.argv[1:]])

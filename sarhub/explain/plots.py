@@ -101,3 +101,20 @@ def kp_maps(image: np.ndarray, entropy: np.ndarray, regions: dict[str, np.ndarra
         ax.set_title(f"{title} b={b}", fontsize=8)
         ax.axis("off")
     _save(fig, path)
+
+
+def region_previews(raw, masks: list[dict], path: Path, n: int = 6) -> None:
+    """Target (red) and shadow (green) regions over the first `n` chips (N×1×H×W)."""
+    n = min(n, len(raw))
+    fig, axes = plt.subplots(1, n, figsize=(2.4 * n, 2.6), squeeze=False)
+    for ax, img, m in zip(axes[0], raw, masks):
+        overlay = np.zeros((*img.shape[-2:], 4))
+        overlay[m["target"]] = (1, 0, 0, 0.45)
+        overlay[m["shadow"]] = (0, 1, 0, 0.45)
+        ax.imshow(img[0], cmap="gray")
+        ax.imshow(overlay)
+        ax.axis("off")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

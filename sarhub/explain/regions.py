@@ -9,14 +9,9 @@ Unit masks: a grid cell belongs to the target (or shadow) if any of its pixels d
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
 from scipy import ndimage
-
-from sarhub.data.imageio import read_raster
-from sarhub.errors import DataError
 
 
 def _largest(mask: np.ndarray) -> np.ndarray:
@@ -54,20 +49,6 @@ def unit_masks(masks: dict[str, np.ndarray], grid: int) -> dict[str, torch.Tenso
     shadow = cells(masks["shadow"]) & ~target
     return {"target": torch.from_numpy(target), "shadow": torch.from_numpy(shadow),
             "clutter": torch.from_numpy(~target & ~shadow)}
-
-
-def read_mask_files(target_file: str | Path, shadow_file: str | Path, shape: tuple[int, int]) -> dict[str, np.ndarray]:
-    """Masks supplied as image files (non-zero = inside) instead of the automatic method."""
-    out = {}
-    for name, path in (("target", target_file), ("shadow", shadow_file)):
-        m = read_raster(path)
-        m = m[..., 0] if m.ndim == 3 else m
-        if m.shape != shape:
-            raise DataError(path, f"mask is {m.shape}, the image {shape}")
-        out[name] = m > 0
-    out["shadow"] &= ~out["target"]
-    out["clutter"] = ~out["target"] & ~out["shadow"]
-    return out
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:

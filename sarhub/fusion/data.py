@@ -1,8 +1,7 @@
-"""What the `sar_optical/` scripts share: the train/test patch split, patches with their cached super-pixel maps,
-a fusion model rebuilt from its checkpoint, and frozen per-pixel feature extraction."""
+"""What the SAR–optical fusion pipeline shares: the train/test patch split, patches with their cached super-pixel maps,
+and frozen per-pixel feature extraction."""
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -10,33 +9,24 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from sarhub.data.sen12ms import SEN12MSDataset, split_files
+from sarhub.data.synthetic.sar_optical import simulated_sen12ms_root
 from sarhub.data.synthetic.scenes import cache_dir
 from sarhub.fusion.models import FusionNet
 from sarhub.fusion.superpixels import superpixel_maps
 
 
-def add_data_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--labels", default="lc", choices=("lc", "dfc"), help="SEN12MS IGBP (lc) or DFC2020 (dfc) labels")
-    p.add_argument("--test-root", default=None, help="separate test folder (e.g. DFC2020 test); default: a split")
-    p.add_argument("--test-fraction", type=float, default=0.3, help="held-out share of --data-root when no test root")
-    p.add_argument("--split-seed", type=int, default=0)
-
-
-def data_roots(args: argparse.Namespace) -> tuple[Path, Path | None]:
-    if args.data_root is None:
-        from sarhub.data.synthetic.sar_optical import simulated_sen12ms_root
-
-        return simulated_sen12ms_root(), None
-    return Path(args.data_root), Path(args.test_root) if args.test_root else None
-
-
-def splits(args: argparse.Namespace, modalities=("s1", "s2"), labels: str | None = None
+def splits(data_root: str | Path | None, test_root: str | Path | None = None, test_fraction: float = 0.3,
+           split_seed: int = 0, modalities=("s1", "s2"), labels: str | None = None
            ) -> tuple[SEN12MSDataset, SEN12MSDataset]:
-    """(train, test) datasets: --test-root if given, else a seeded split of --data-root (split by patch)."""
-    root, test_root = data_roots(args)
+    """(train, test) datasets: `test_root` if given, else a seeded split of `data_root` by patch; without a data
+    root the simulated SEN12MS stand-in (split the same way)."""
+    if data_root is None:
+        root, test_root = simulated_sen12ms_root(), None
+    else:
+        root, test_root = Path(data_root), Path(test_root) if test_root else None
     if test_root is not None:
         return (SEN12MSDataset(root, modalities, labels), SEN12MSDataset(test_root, modalities, labels))
-    train, test = split_files(SEN12MSDataset(root, modalities, labels).s1_files, args.test_fraction, args.split_seed)
+    train, test = split_files(SEN12MSDataset(root, modalities, labels).s1_files, test_fraction, split_seed)
     return SEN12MSDataset(root, modalities, labels, train), SEN12MSDataset(root, modalities, labels, test)
 
 
@@ -53,19 +43,6 @@ class PatchesWithSuperpixels(Dataset):
 
     def __getitem__(self, index: int) -> dict:
         return {**self.patches[index], "segments": torch.from_numpy(self.maps[index].astype(np.int64))}
-
-
-def load_fusion_model(checkpoint: str | Path, device: torch.device) -> tuple[FusionNet, argparse.Namespace]:
-    """Rebuild the FusionNet of a `sar_optical/pretrain.py` checkpoint (weights only, never code) and freeze it."""
-    from sarhub.cli import load_run
-
-    state, run = load_run(checkpoint, "strategy", "sar_optical pretrain")
-    model = FusionNet(run.strategy, tuple(run.widths), run.dim)
-    model.load_state_dict(state["model"])
-    model.to(device).eval()
-    for param in model.parameters():
-        param.requires_grad_(False)
-    return model, run
 
 
 @torch.no_grad()

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 from torchvision.models.segmentation.deeplabv3 import DeepLabHead
@@ -90,11 +89,3 @@ def predict_logits(model: nn.Module, images: Sequence[torch.Tensor], input_size:
         out.append(F.interpolate(logit[None, :, :h, :w], size=(height, width), mode="bilinear",
                                  align_corners=False)[0])
     return out
-
-
-def convert_sync_batchnorm_if_cuda(model: nn.Module) -> nn.Module:
-    """SyncBatchNorm when training is distributed over CUDA devices (it has no CPU/gloo implementation)."""
-    distributed = dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
-    if distributed and torch.cuda.is_available() and dist.get_backend() == "nccl":
-        return nn.SyncBatchNorm.convert_sync_batchnorm(model)
-    return model

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sarhub.data.synthetic.scenes import cache_dir
 from sarhub.data.synthetic.speckle import rotated_rect, smooth_field, speckle, textured_reflectivity
 
 CATEGORY = {"supercategory": "ship", "id": 1, "name": "ship"}
@@ -184,3 +185,12 @@ def _write_text(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     tmp.write_text(text)
     os.replace(tmp, path)
+
+
+def simulated_ship_root(n_train: int = 160, n_test: int = 40, seed: int = 0, size: int = 128) -> Path:
+    """The embedded default of object_detection: simulated ship scenes in HRSID's COCO layout, written once."""
+    root = cache_dir() / "simulated" / f"ships_{n_train}_{n_test}_seed{seed}"
+    if not (root / ".complete").is_file():
+        write_coco_ship_dataset(root, n_train, n_test, size=size, seed=seed)
+        (root / ".complete").write_text("ok")
+    return root

@@ -1,0 +1,330 @@
+"""SAR–optical fusion: self-supervised pre-training with the hard-negative contrastive loss (HCL) at image and
+super-pixel level, the linear evaluation of its frozen features, and unsupervised land-cover segmentation (a
+Gumbel-softmax VQ on those features against k-means on raw pixels)."""
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from sarhub.classification import param_groups
+from sarhub.cli import RunConfig, append_result, common_parser, load_run, parse_args, to_config, use_defaults
+from sarhub.data.loader import seeded_train_loader
+from sarhub.data.sen12ms import CLASSES, IGNORE_INDEX
+from sarhub.distributed import barrier, cleanup, init_distributed, wrap_ddp
+from sarhub.engine import FitConfig, fit
+from sarhub.fusion import augment
+from sarhub.fusion.data import PatchesWithSuperpixels, pixel_features, pixel_rows, sample_pixels, splits
+from sarhub.fusion.losses import fusion_objective
+from sarhub.fusion.models import STRATEGIES, FusionNet
+from sarhub.fusion.vq import GumbelVQ, kmeans
+from sarhub.metrics.segmentation import ConfusionMatrix, hungarian_mapping, land_cover_scores
+from sarhub.pipelines.common import save_confusion
+
+LINEAR_COLUMNS = ("strategy", "checkpoint", "overall_accuracy", "average_accuracy", "miou", "data", "train_patches",
+                  "test_patches")
+UNSUPERVISED_COLUMNS = ("method", "features", "clusters", "miou", "overall_accuracy", "average_accuracy", "data",
+                        "test_patches")
+
+
+def add_data_args(p: argparse.ArgumentParser) -> None:
+    """The patch-set options every fusion script shares."""
+    p.add_argument("--labels", default="lc", choices=("lc", "dfc"), help="SEN12MS IGBP (lc) or DFC2020 (dfc) labels")
+    p.add_argument("--test-root", default=None, help="separate test folder (e.g. DFC2020 test); default: a split")
+    p.add_argument("--test-fraction", type=float, default=0.3, help="held-out share of --data-root when no test root")
+    p.add_argument("--split-seed", type=int, default=0)
+
+
+def data_splits(args, modalities=("s1", "s2"), labels: str | None = None):
+    return splits(args.data_root, args.test_root, args.test_fraction, args.split_seed, modalities, labels)
+
+
+@dataclass
+class FusionConfig(RunConfig):
+    epochs: int | None = 100
+    batch_size: int | None = 32
+    lr: float | None = 1e-3
+    weight_decay: float | None = 1e-4
+    labels: str = "lc"
+    test_root: str | None = None
+    test_fraction: float = 0.3
+    split_seed: int = 0
+    strategy: str | None = None  # required: early, intermediate, late, sar, optical
+    widths: list[int] = field(default_factory=lambda: [32, 64, 128, 256])  # ResUNet channels per level
+    dim: int = 128
+    crop: int = 128
+    min_scale: float = 0.6
+    tau: float = 0.5
+    tau_plus: float = 0.1
+    beta: float = 1.0
+    max_superpixels: int = 256
+    sp_scale: float = 40.0
+    sp_sigma: float = 0.8
+    sp_min_size: int = 20
+
+
+def get_parser(description: str = "Self-supervised SAR–optical fusion pre-training") -> argparse.ArgumentParser:
+    p = common_parser(description)
+    add_data_args(p)
+    p.add_argument("--strategy", required=True, choices=STRATEGIES)
+    p.add_argument("--widths", type=int, nargs=4, help="ResUNet channels per level")
+    p.add_argument("--dim", type=int, help="projection dimension of the contrastive embeddings")
+    p.add_argument("--crop", type=int, help="side of the augmented views (px)")
+    p.add_argument("--min-scale", type=float, help="smallest crop side as a share of the patch side")
+    p.add_argument("--tau", type=float)
+    p.add_argument("--tau-plus", type=float)
+    p.add_argument("--beta", type=float)
+    p.add_argument("--max-superpixels", type=int, help="super-pixel pairs per batch in the HCL term")
+    p.add_argument("--sp-scale", type=float, help="Felzenszwalb scale")
+    p.add_argument("--sp-sigma", type=float)
+    p.add_argument("--sp-min-size", type=int)
+    return use_defaults(p, FusionConfig)
+
+
+def parse(argv: Sequence[str] | None = None, config_dir: Path | None = None,
+          description: str | None = None) -> FusionConfig:
+    return to_config(FusionConfig, parse_args(get_parser(*([description] if description else [])), argv, config_dir))
+
+
+def pretrain(cfg: FusionConfig) -> list[dict]:
+    """Two views per patch (shared geometric augmentation of S1, S2 and the super-pixel map, per-sensor jitter);
+    the strategy's HCL terms; AdamW + cosine per step. Labels are never read."""
+    env = init_distributed(cfg.device)
+    out = Path(cfg.output or f"runs/{cfg.strategy}")
+    if env.is_main:  # the first process writes the simulator and the super-pixel cache, the others then read them
+        train_set = PatchesWithSuperpixels(data_splits(cfg)[0], cfg.sp_scale, cfg.sp_sigma, cfg.sp_min_size)
+    barrier()
+    if not env.is_main:
+        train_set = PatchesWithSuperpixels(data_splits(cfg)[0], cfg.sp_scale, cfg.sp_sigma, cfg.sp_min_size)
+    if env.is_main:
+        print(f"{len(train_set)} training patches, strategy {cfg.strategy}")
+    model = wrap_ddp(FusionNet(cfg.strategy, cfg.widths, cfg.dim).to(env.device), env)
+    sampler = None
+    if env.distributed:
+        sampler = torch.utils.data.DistributedSampler(train_set, env.world_size, env.rank, shuffle=True,
+                                                      seed=cfg.seed, drop_last=True)
+    loader, sampler = seeded_train_loader(train_set, cfg.batch_size, cfg.workers, env, cfg.seed, sampler=sampler)
+    optimizer = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, cfg.epochs * len(loader))
+    hcl = {"tau": cfg.tau, "tau_plus": cfg.tau_plus, "beta": cfg.beta}
+    size = (cfg.crop, cfg.crop)
+
+    def step(model, batch):
+        s1 = batch["s1"].to(env.device, non_blocking=True)
+        s2 = batch["s2"].to(env.device, non_blocking=True)
+        seg = batch["segments"].to(env.device, non_blocking=True)
+        outs, segs = [], []
+        for _ in range(2):  # two views; within a view every tensor shares one transform
+            params = augment.sample_params(len(s1), size, cfg.min_scale, device=env.device)
+            outs.append(model(augment.photometric(augment.apply(s1, params)),
+                              augment.photometric(augment.apply(s2, params))))
+            segs.append(augment.apply(seg, params))
+        return fusion_objective(outs[0], outs[1], segs[0], segs[1], cfg.max_superpixels, **hcl)[0]
+
+    fit_cfg = FitConfig(epochs=cfg.epochs, output_dir=out, seed=cfg.seed, monitor="train_loss", monitor_mode="min",
+                        amp=cfg.amp, resume=cfg.resume, save_every=cfg.save_every, overwrite=cfg.overwrite)
+    history = fit(model, optimizer, scheduler, loader, step, None, env, fit_cfg,
+                  {**vars(cfg), "train_patches": len(train_set)}, sampler)
+    cleanup()
+    return history
+
+
+def load_fusion_model(checkpoint: str | Path, device: torch.device) -> tuple[FusionNet, argparse.Namespace]:
+    """Rebuild the FusionNet of a pre-training checkpoint (weights only, never code) and freeze it."""
+    state, run = load_run(checkpoint, "strategy", "sar_optical pretrain")
+    model = FusionNet(run.strategy, tuple(run.widths), run.dim)
+    model.load_state_dict(state["model"])
+    model.to(device).eval()
+    for param in model.parameters():
+        param.requires_grad_(False)
+    return model, run
+
+
+def eval_parser(description: str, results: Path) -> argparse.ArgumentParser:
+    """Options of the evaluation scripts (linear_eval, segment_unsupervised); each adds its own."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--data-root", default=None, help="labelled patches (default: the simulator)")
+    add_data_args(p)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--results", default=str(results))
+    return p
+
+
+def parse_linear_eval(argv, results: Path, description: str = "Linear evaluation of frozen fusion features"):
+    p = eval_parser(description, results)
+    p.add_argument("--checkpoint", nargs="+", required=True, help="checkpoints written by pretrain.py")
+    p.add_argument("--pixels-per-patch", type=int, default=1000)
+    p.add_argument("--steps", type=int, default=500)
+    p.add_argument("--lr", type=float, default=0.05)
+    return p.parse_args(argv)
+
+
+def train_linear(x: torch.Tensor, y: torch.Tensor, num_classes: int, steps: int, lr: float, seed: int) -> nn.Module:
+    """A 1×1-conv classifier on per-pixel features (AdamW, full batch), the standardisation folded into it."""
+    torch.manual_seed(seed)
+    mean, std = x.mean(dim=0), x.std(dim=0).clamp_min(1e-6)
+    head = nn.Conv2d(x.shape[1], num_classes, 1)
+    opt = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=1e-4)
+    xs = ((x - mean) / std)[:, :, None, None]
+    for _ in range(steps):
+        opt.zero_grad()
+        nn.functional.cross_entropy(head(xs).flatten(1), y).backward()
+        opt.step()
+    with torch.no_grad():  # fold the standardisation into the 1×1 convolution
+        head.weight /= std[None, :, None, None]
+        head.bias -= (head.weight[:, :, 0, 0] * mean).sum(dim=1)
+    return head
+
+
+def linear_eval(args: argparse.Namespace) -> None:
+    """Per checkpoint: OA, AA, mIoU and per-class accuracy on the test patches, the confusion matrix (CSV + PNG)
+    and a results row."""
+    device = torch.device(args.device)
+    for checkpoint in args.checkpoint:
+        model, run = load_fusion_model(checkpoint, device)
+        train, test = data_splits(args, model.modalities, args.labels)
+        x, y = sample_pixels(model, train, device, args.pixels_per_patch, args.seed)
+        head = train_linear(x, y, len(CLASSES), args.steps, args.lr, args.seed).to(device)
+        cm = ConfusionMatrix(len(CLASSES), device=device)
+        for feats, batch in pixel_features(model, test, device):
+            cm.update(head(feats), batch["mask"].to(device))
+        scores = land_cover_scores(cm.mat, CLASSES)
+        per_class = ", ".join(f"{k[4:]} {v:.1f}" for k, v in scores.items() if k.startswith("acc_"))
+        print(f"{run.strategy}: OA {scores['overall_accuracy']:.2f} %, AA {scores['average_accuracy']:.2f} %, "
+              f"mIoU {scores['miou']:.2f} % | per-class accuracy: {per_class}")
+        present = torch.nonzero(cm.mat.sum(dim=1) + cm.mat.sum(dim=0) > 0).flatten()
+        names = [CLASSES[i] for i in present.tolist()]
+        save_confusion(cm.mat[present][:, present].cpu(), names,
+                       Path(args.results).parent / f"confusion_{run.strategy}", f"{run.strategy}: linear evaluation")
+        append_result(Path(args.results), {**scores, "strategy": run.strategy, "checkpoint": str(checkpoint),
+                                           "data": args.data_root or "simulator", "train_patches": len(train),
+                                           "test_patches": len(test)},
+                      LINEAR_COLUMNS + tuple(f"acc_{c}" for c in names))
+
+
+def parse_unsupervised(argv, results: Path, description: str = "Unsupervised land-cover segmentation"):
+    p = eval_parser(description, results)
+    p.add_argument("--checkpoint", required=True, help="a checkpoint written by pretrain.py (frozen features)")
+    p.add_argument("--clusters", type=int, default=None, help="K (default: classes present in the training labels)")
+    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--pixels-per-step", type=int, default=512)
+    p.add_argument("--diversity", type=float, default=1.0)
+    p.add_argument("--kmeans-pixels", type=int, default=50000, help="training pixels sampled for the k-means baseline")
+    return p.parse_args(argv)
+
+
+def cluster_vs_class(clusters_of, dataset, k: int) -> torch.Tensor:
+    """K×10 counts of (cluster, true class) over a dataset's labelled pixels."""
+    counts = torch.zeros(k, len(CLASSES), dtype=torch.int64)
+    for clusters, mask in clusters_of(dataset):
+        keep = mask != IGNORE_INDEX
+        index = clusters[keep].cpu() * len(CLASSES) + mask[keep].cpu()
+        counts += torch.bincount(index, minlength=k * len(CLASSES)).reshape(k, len(CLASSES))
+    return counts
+
+
+def matched_scores(clusters_of, dataset, k: int) -> tuple[dict, torch.Tensor]:
+    """Scores after the Hungarian matching, and the cluster → class lookup."""
+    counts = cluster_vs_class(clusters_of, dataset, k)
+    lookup = hungarian_mapping(counts)
+    n = len(CLASSES)
+    cm = torch.zeros(n, n, dtype=torch.int64)  # truth × matched prediction: cm[t, lookup[c]] += counts[c, t]
+    truth = torch.arange(n)[None].expand(k, n)
+    cm.index_put_((truth.flatten(), lookup[:, None].expand(k, n).flatten()), counts.flatten(), accumulate=True)
+    return land_cover_scores(cm, CLASSES), lookup
+
+
+def segment_unsupervised(args: argparse.Namespace) -> None:
+    """K codewords (classes present in the training labels, or --clusters) trained on the training patches'
+    frozen features without labels; the k-means baseline on standardised S1+S2 pixels; both scored after one
+    Hungarian matching over the test set; rows and a figure of test patches."""
+    device = torch.device(args.device)
+    torch.manual_seed(args.seed)
+    model, run = load_fusion_model(args.checkpoint, device)
+    train, test = data_splits(args, ("s1", "s2"), args.labels)
+
+    # one pass over the training patches: frozen features (VQ), raw S1+S2 values (k-means), classes present (K)
+    feats, raw, present = [], [], set()
+    for f, batch in pixel_features(model, train, device):
+        feats.append(pixel_rows(f).cpu())
+        raw.append(pixel_rows(torch.cat([batch["s1"], batch["s2"]], dim=1)))
+        present |= set(batch["mask"].unique().tolist())
+    feats, raw = torch.cat(feats), torch.cat(raw)
+    k = args.clusters or len(present - {IGNORE_INDEX})
+    print(f"{len(train)} training / {len(test)} test patches, K = {k} clusters, features of {run.strategy}")
+
+    # Gumbel-softmax VQ on the frozen features: computed once, kept as pixel rows, sampled per step
+    vq = GumbelVQ(feats.shape[1], k).to(device)
+    opt = torch.optim.AdamW(vq.parameters(), lr=args.lr)
+    g = torch.Generator().manual_seed(args.seed)
+    for _ in tqdm(range(args.steps), desc="VQ steps"):
+        pick = torch.randint(len(feats), (args.pixels_per_step,), generator=g)
+        loss, _ = vq.loss(feats[pick].to(device), args.diversity)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    vq.eval()
+
+    def vq_clusters(dataset):
+        for f, batch in pixel_features(model, dataset, device):
+            yield vq.assign(f), batch["mask"].to(device)
+
+    # baseline: k-means on the standardised S1+S2 values of training pixels
+    pixels = raw[torch.randperm(len(raw), generator=torch.Generator().manual_seed(args.seed))[:args.kmeans_pixels]]
+    centres = kmeans(pixels, k, seed=args.seed)
+
+    def kmeans_clusters(dataset):
+        for batch in DataLoader(dataset, batch_size=8):
+            x = torch.cat([batch["s1"], batch["s2"]], dim=1)
+            yield torch.cdist(pixel_rows(x), centres).argmin(dim=1).reshape(x.shape[0], *x.shape[2:]), batch["mask"]
+
+    lookups = {}
+    for method, fn, features in (("Gumbel-softmax VQ", vq_clusters, f"{run.strategy} fusion features"),
+                                 ("k-means", kmeans_clusters, "raw S1+S2 pixels")):
+        scores, lookups[method] = matched_scores(fn, test, k)
+        print(f"{method} on {features}: mIoU {scores['miou']:.2f} %, OA {scores['overall_accuracy']:.2f} %, "
+              f"AA {scores['average_accuracy']:.2f} %")
+        append_result(Path(args.results), {**scores, "method": method, "features": features, "clusters": k,
+                                           "data": args.data_root or "simulator", "test_patches": len(test)},
+                      UNSUPERVISED_COLUMNS)
+    save_clusters_figure(test, vq_clusters, kmeans_clusters, lookups,
+                         Path(args.results).parent / f"unsupervised_{run.strategy}.png")
+
+
+def save_clusters_figure(test, vq_clusters, kmeans_clusters, lookups: dict, path: Path, n: int = 4) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    subset = torch.utils.data.Subset(test, range(min(n, len(test))))
+    vq = torch.cat([c.cpu() for c, _ in vq_clusters(subset)])
+    km = torch.cat([c.cpu() for c, _ in kmeans_clusters(subset)])
+    fig, axes = plt.subplots(len(subset), 5, figsize=(12, 2.5 * len(subset)), squeeze=False)
+    cmap = plt.get_cmap("tab10")
+    for row, i in enumerate(range(len(subset))):
+        sample = test[i]
+        panels = [(test.optical_rgb(i), "optical (B4 B3 B2)"), (sample["s1"][0].numpy(), "S1 VV"),
+                  (np.ma.masked_equal(sample["mask"].numpy(), IGNORE_INDEX), "truth"),
+                  (lookups["Gumbel-softmax VQ"][vq[row]].numpy(), "VQ (matched)"),
+                  (lookups["k-means"][km[row]].numpy(), "k-means (matched)")]
+        for ax, (image, title) in zip(axes[row], panels):
+            kwargs = {} if image.ndim == 3 else ({"cmap": "gray"} if "S1" in title else
+                                                 {"cmap": cmap, "vmin": 0, "vmax": 9, "interpolation": "nearest"})
+            ax.imshow(image, **kwargs)
+            ax.set_title(title, fontsize=8)
+            ax.axis("off")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    print(f"wrote {path}")
