@@ -23,6 +23,7 @@ from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
 from sarhub.data.imageio import IMAGE_EXTENSIONS, check_finite, read_raster
+from sarhub.data.labels import SingleLabelItems
 from sarhub.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -170,10 +171,8 @@ def make_subset(items: Sequence[tuple[str, int]], fraction: float, seed: int = 0
 
 # --- datasets --------------------------------------------------------------------------------------------------------
 
-class ChipDataset(Dataset):
+class ChipDataset(SingleLabelItems, Dataset):
     """Shared machinery: (path, label) items decoded once into memory, resized, as {"image", "label", "path"}."""
-
-    multilabel = False
 
     def __init__(self, root: Path, items: list[tuple[str, int]], classes: Sequence[str], image_size: int,
                  transform: Callable | None):
@@ -182,17 +181,6 @@ class ChipDataset(Dataset):
         self.root, self.items, self.classes = root, items, list(classes)
         self.image_size, self.transform = image_size, transform
         self._cache: dict[int, torch.Tensor] = {}
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.classes)
-
-    def class_counts(self) -> list[int]:
-        counts = Counter(label for _, label in self.items)
-        return [counts[c] for c in range(self.num_classes)]
-
-    def class_labels(self) -> list[int]:
-        return [label for _, label in self.items]
 
     def decode(self, path: Path) -> np.ndarray:
         raise NotImplementedError

@@ -18,7 +18,6 @@ from __future__ import annotations
 import copy
 import csv
 import random
-from collections import Counter
 from pathlib import Path
 from typing import Callable
 
@@ -26,6 +25,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from sarhub.data.labels import SingleLabelItems
 from sarhub.errors import DataError
 
 TRAIN_LIST, VAL_LIST, LABEL_MAP = "slc_train_3.txt", "slc_val_3.txt", "slc_catename2label_cate8.txt"
@@ -107,11 +107,9 @@ def carve_test(items: list[tuple[str, int]], fraction: float, seed: int) -> tupl
     return sorted(train), sorted(test)
 
 
-class TSXSLCDataset(Dataset):
+class TSXSLCDataset(SingleLabelItems, Dataset):
     """One split (train / val / test) of the TSX SLC chips; items {"image", "label", "path"}, decoded once into
     memory (2550 chips of 64×64 take 42 MB)."""
-
-    multilabel = False
 
     def __init__(self, root: str | Path, split: str, transform: Callable | None = None, split_seed: int = 0,
                  amplitude_scale: float = AMPLITUDE_SCALE, test_fraction: float = TEST_FRACTION):
@@ -136,17 +134,6 @@ class TSXSLCDataset(Dataset):
         self.amplitude_scale = amplitude_scale
         self.images = torch.from_numpy(np.stack([read_amplitude(self.root / "slc_data" / rel, amplitude_scale)
                                                  for rel, _ in items]))
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.classes)
-
-    def class_counts(self) -> list[int]:
-        counts = Counter(label for _, label in self.items)
-        return [counts[c] for c in range(self.num_classes)]
-
-    def class_labels(self) -> list[int]:
-        return [label for _, label in self.items]
 
     def bootstrap(self, seed: int) -> "TSXSLCDataset":
         """A bootstrap resample of the same size (one bagging member)."""
