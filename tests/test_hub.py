@@ -208,3 +208,14 @@ def test_pickle_that_executes_code_is_refused(tmp_path):
     with pytest.raises(DataError, match="refused"):
         create_model("resnet18", weights=str(path))
     assert MARKER == []
+
+
+def test_committed_resnet18_tsxslc_loads_by_name_with_its_contract():
+    """The real-SAR weights committed in weights/ load on a checkout with no download, backbone complete."""
+    import sarhub
+
+    model = sarhub.create_model("resnet18", weights="resnet18-tsxslc", num_classes=10)
+    contract = model.input_contract
+    assert (contract.in_chans, contract.img_size, contract.amplitude_scale) == (1, 64, 65535.0)
+    assert (contract.drae_method, contract.drae_test, contract.per_image_norm) == ("rd", 4.0, False)
+    assert model(torch.zeros(2, 1, 64, 64)).shape == (2, 10)
