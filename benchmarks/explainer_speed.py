@@ -6,9 +6,8 @@ bf16 autocast at the same steps and vs a third of the steps with a cosine schedu
         --data-root ../shared/data/mstar_soc --images 16 --output benchmarks/figures
     python benchmarks/explainer_speed.py --per-image                      # also: one explainer per chip (naive)
 
-Every recipe explains the same frozen model on the same chips with one σ-U-Net per batch. "Converged loss" is the
-mean Eq.-10 loss of the last 10 % of steps; a faster recipe counts only when it reaches the baseline's (a lower
-loss is better). Loss curves go to explainer_loss_curves.png when --output is given.
+Every recipe explains the same frozen model on the same chips with one σ-U-Net per batch; a faster recipe counts
+only when it reaches the baseline's converged loss (lower is better). --output saves explainer_loss_curves.png.
 """
 from __future__ import annotations
 
@@ -36,6 +35,12 @@ def model_and_chips(args: argparse.Namespace) -> tuple[torch.nn.Module, torch.Te
     return model, preprocess(raw)
 
 
+def converged(history: list[dict]) -> float:
+    """The converged loss: mean Eq.-10 loss over the last 10 % of the steps."""
+    tail = history[-max(1, len(history) // 10):]
+    return sum(h["total"] for h in tail) / len(tail)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", default=None, help="a target_recognition classifier (default: random ResNet-18)")
@@ -61,14 +66,12 @@ def main() -> None:
         losses = [explain(model, chips[i:i + 1], grid=args.grid, **recipes["today: fp32, lr 1e-3 constant"]).history
                   for i in range(len(chips))]
         sec = (time.perf_counter() - start) / len(chips)
-        tail = [sum(h["total"] for h in hist[-max(1, len(hist) // 10):]) / max(1, len(hist) // 10) for hist in losses]
-        rows.append(("one explainer per chip, fp32", args.steps, sec, sum(tail) / len(tail)))
+        rows.append(("one explainer per chip, fp32", args.steps, sec, sum(map(converged, losses)) / len(losses)))
     for name, recipe in recipes.items():
         start = time.perf_counter()
         history = explain(model, chips, grid=args.grid, **recipe).history
         sec = (time.perf_counter() - start) / len(chips)
-        tail = history[-max(1, len(history) // 10):]
-        rows.append((name, recipe["steps"], sec, sum(h["total"] for h in tail) / len(tail)))
+        rows.append((name, recipe["steps"], sec, converged(history)))
         curves[name] = history
     base = next(sec for name, _, sec, _ in rows if name.startswith("today"))
     print(f"KP explainer, {'checkpoint ' + args.checkpoint if args.checkpoint else 'random ResNet-18'}, "

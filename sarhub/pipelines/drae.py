@@ -16,6 +16,7 @@ from sarhub.data.scene import BigEarthNetS1, open_scene_split
 from sarhub.data.targets import MSTARDataset, scan_opensarship
 from sarhub.data.tsx_slc import TSXSLCDataset
 from sarhub.drae import PAPER_DRAE, calibrate, image_means
+from sarhub.errors import DataError
 
 GRIDS = {"rd": [round(v, 2) for v in np.arange(1.0, 8.01, 0.25)], "ptls": [round(v, 2) for v in np.arange(0, 5.01, 0.25)]}
 
@@ -154,6 +155,9 @@ def storage_drift(args: argparse.Namespace) -> None:
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     sets = real_sets(Path(args.shared), args.max_images)
+    if not sets:
+        raise DataError(args.shared, "none of tsx_slc/, mstar_soc/, opensarship/, ssdd/, bigearthnet_s1/ found "
+                                     "(this figure needs real data; calibrate_drae.py runs on the simulator)")
     before = {n: image_means(images, "none", 0.0).numpy() for n, (images, _, _) in sets.items()}
     after = {n: image_means(images, method, value).numpy() for n, (images, method, value) in sets.items()}
     print("| dataset | images | DRAE | per-image mean before | after |")
