@@ -97,7 +97,7 @@ def common_parser(description: str) -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--device", type=str, help="auto, cpu or cuda")
-    p.add_argument("--amp", action="store_true",
+    p.add_argument("--amp", action=argparse.BooleanOptionalAction,
                    help="bf16 autocast: on CUDA, and on CPUs with bf16 instructions (AVX-512-BF16/AMX: 1.8x here)")
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction,
                    help="channels_last memory format (None: on for CUDA)")
