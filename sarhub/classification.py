@@ -16,11 +16,12 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 from torchvision.transforms import v2
 
 from sarhub import create_model
-from sarhub.cli import RunConfig
+from sarhub.checkpoints import write_text_atomic
+from sarhub.cli import RunConfig, fit_config
 from sarhub.data.loader import seeded_train_loader
 from sarhub.data.samplers import ClassBalancedBatchSampler
 from sarhub.distributed import DistEnv, ShardSampler, all_gather_objects, barrier, wrap_ddp
-from sarhub.engine import FitConfig, fit, write_text_atomic
+from sarhub.engine import fit
 from sarhub.errors import DataError
 from sarhub.losses import build_classification_loss
 from sarhub.metrics.classification import classification_report
@@ -296,9 +297,7 @@ def _train_classifier(args: ClassifierConfig, env: DistEnv, train_set: Dataset, 
                     row["top1" if (name, key) == ("val", "top1") else f"{name}_{key}"] = report[key]
         return row
 
-    cfg = FitConfig(epochs=args.epochs, output_dir=out, seed=args.seed, monitor="top1", amp=args.amp,
-                    scheduler_interval=interval, save_every=args.save_every, eval_every=args.eval_every,
-                    resume=args.resume, overwrite=args.overwrite)
+    cfg = fit_config(args, output_dir=out, monitor="top1", scheduler_interval=interval)
     saved = {**vars(args), "num_classes": train_set.num_classes, "classes": list(train_set.classes),
              "in_chans": in_chans, "input_size": input_size, "norm_mean": mean, "norm_std": std,
              "world_size": env.world_size, "multilabel": getattr(train_set, "multilabel", False)}

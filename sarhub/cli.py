@@ -15,7 +15,8 @@ from typing import Any, Callable, Sequence, TypeVar
 import yaml
 
 from sarhub.backbones import BACKBONES, resolve_name
-from sarhub.engine import load_checkpoint
+from sarhub.checkpoints import load_checkpoint
+from sarhub.engine import FitConfig
 from sarhub.errors import DataError
 
 T = TypeVar("T")
@@ -47,6 +48,17 @@ class RunConfig:
     save_every: int = 0
     eval_every: int = 1
     overwrite: bool = False
+    tensorboard: bool = False
+    early_stop: int = 0  # evaluations without a new best before the run ends (0: never)
+
+
+def fit_config(cfg: RunConfig, **task: Any) -> FitConfig:
+    """The engine settings a run takes from its config (the flags every script shares); `task` gives the rest
+    (monitor, scheduler interval, clipping) and may replace any of them (a task that counts iterations)."""
+    shared = {"epochs": cfg.epochs, "output_dir": Path(cfg.output or "."), "seed": cfg.seed, "amp": cfg.amp,
+              "resume": cfg.resume, "save_every": cfg.save_every, "eval_every": cfg.eval_every,
+              "overwrite": cfg.overwrite, "tensorboard": cfg.tensorboard, "early_stop": cfg.early_stop}
+    return FitConfig(**{**shared, **task})
 
 
 def config_defaults(config: type) -> dict[str, Any]:
@@ -106,6 +118,9 @@ def common_parser(description: str) -> argparse.ArgumentParser:
     p.add_argument("--eval-every", type=int, help="evaluate every N epochs (and after the last)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the checkpoints and logs of a previous run in --output (otherwise refused)")
+    p.add_argument("--tensorboard", action="store_true", help="also log to <output>/tensorboard (needs tensorboard)")
+    p.add_argument("--early-stop", type=int, metavar="N",
+                   help="end the run after N evaluations without a new best of the selecting metric (0: never)")
     return use_defaults(p, RunConfig)
 
 
@@ -157,7 +172,7 @@ def read_config(parser: argparse.ArgumentParser, path: Path) -> dict[str, Any]:
 # (lowest, highest) accepted value of numeric options, wherever a script has them; None: unbounded.
 RANGES: dict[str, tuple[float | None, float | None]] = {
     "epochs": (1, None), "batch_size": (1, None), "workers": (0, 256), "img_size": (16, 4096),
-    "eval_every": (1, None), "save_every": (0, None), "seed": (0, 2**32 - 1), "runs": (1, None),
+    "eval_every": (1, None), "save_every": (0, None), "early_stop": (0, None), "seed": (0, 2**32 - 1), "runs": (1, None),
     "num_images": (1, None), "grid": (1, None), "steps": (1, None), "seeds": (1, None), "ft_steps": (1, None),
     "patch_size": (1, None), "crop": (16, 4096), "fraction": (1e-9, 1.0), "mask_ratio": (1e-9, 1 - 1e-9),
     "weight_decay": (0.0, None), "warmup_epochs": (0, None), "pixels_per_patch": (1, None),

@@ -13,7 +13,7 @@ from torch import nn
 
 from sarhub.authors_checkpoints import authors_layout
 from sarhub.backbones import classifier_prefix, create_model, load_weights, read_state_dict, resolve_name
-from sarhub.engine import load_checkpoint
+from sarhub.checkpoints import load_checkpoint
 from sarhub.errors import DataError
 from sarhub.hub import (
     InputContract,

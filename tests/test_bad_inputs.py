@@ -160,7 +160,7 @@ def test_extending_a_finished_steplr_run_with_more_epochs_works(tmp_path):
     out = tmp_path / "target"
     TARGET_TRAIN.main([*TARGET, "--output", str(out)])
     TARGET_TRAIN.main([*TARGET, "--output", str(out), "--epochs", "2", "--resume", "auto"])
-    from sarhub.engine import load_checkpoint
+    from sarhub.checkpoints import load_checkpoint
 
     state = load_checkpoint(out / "checkpoint_last.pth")
     assert state["epoch"] == 2 and [row["epoch"] for row in state["history"]] == [1, 2]
@@ -390,7 +390,7 @@ def test_inf_in_training_images_never_reaches_norm_stats(tmp_path):
 
 def test_resuming_a_model_only_checkpoint_is_one_line(tmp_path, capsys):
     out = scene_run(tmp_path)
-    from sarhub.engine import load_checkpoint, save_checkpoint
+    from sarhub.checkpoints import load_checkpoint, save_checkpoint
 
     weights = tmp_path / "weights.pth"
     save_checkpoint({"model": load_checkpoint(out / "checkpoint_last.pth")["model"]}, weights)
@@ -410,7 +410,7 @@ def test_resuming_a_checkpoint_of_another_task_is_one_line(tmp_path, capsys):
 
 def test_nan_weights_are_never_scored(tmp_path, capsys):
     out = scene_run(tmp_path)
-    from sarhub.engine import load_checkpoint, save_checkpoint
+    from sarhub.checkpoints import load_checkpoint, save_checkpoint
 
     state = load_checkpoint(out / "checkpoint_last.pth")
     state["model"]["fc.weight"][0, 0] = float("nan")
@@ -421,7 +421,7 @@ def test_nan_weights_are_never_scored(tmp_path, capsys):
 
 
 def test_kp_explain_on_a_non_classifier_checkpoint_and_grid_zero(tmp_path, capsys):
-    from sarhub.engine import save_checkpoint
+    from sarhub.checkpoints import save_checkpoint
 
     save_checkpoint({"model": {"w": torch.zeros(1)}, "args": {"num_classes": 1, "model": "resnet18"}},
                     tmp_path / "det.pth")

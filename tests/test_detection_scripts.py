@@ -5,7 +5,7 @@ import pytest
 from scripts import run_script
 from ssdd_fixture import write_ssdd_like
 
-from sarhub.engine import load_checkpoint
+from sarhub.checkpoints import load_checkpoint
 
 TINY = ["--sim-train", "8", "--sim-test", "4", "--batch-size", "4", "--workers", "0", "--warmup-iters", "2"]
 

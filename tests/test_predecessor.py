@@ -8,8 +8,8 @@ import torch
 from PIL import Image
 from test_scene_training import TINY, run
 
+from sarhub.checkpoints import load_checkpoint
 from sarhub.classification import log_transform
-from sarhub.engine import load_checkpoint
 from sarhub.metrics.classification import classification_report, majority_vote
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 from scripts import kill_when, run_script
 
-from sarhub.engine import load_checkpoint
+from sarhub.checkpoints import load_checkpoint
 
 TINY = ["--sim-classes", "3", "--sim-per-class", "12", "--img-size", "32", "--batch-size", "8", "--workers", "0",
         "--model", "resnet18"]

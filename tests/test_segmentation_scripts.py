@@ -8,7 +8,7 @@ from PIL import Image
 from scripts import run_script
 from ssdd_fixture import write_ssdd_like
 
-from sarhub.engine import load_checkpoint
+from sarhub.checkpoints import load_checkpoint
 
 TINY = ["--sim-tiles", "10", "--crop-size", "64", "--batch-size", "2", "--workers", "0", "--eval-batch-size", "2"]
 

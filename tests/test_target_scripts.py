@@ -7,7 +7,7 @@ import pytest
 import torch
 from scripts import run_script
 
-from sarhub.engine import load_checkpoint
+from sarhub.checkpoints import load_checkpoint
 
 TINY = ["--sim-per-class", "4", "--img-size", "32", "--batch-size", "8", "--workers", "0", "--model", "resnet18"]
 

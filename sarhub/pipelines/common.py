@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 from sarhub.backbones import create_model
+from sarhub.checkpoints import load_checkpoint
 from sarhub.classification import Preprocess, model_input_size, preprocess_from_run
-from sarhub.engine import load_checkpoint
 from sarhub.errors import DataError
 
 

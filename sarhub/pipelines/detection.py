@@ -14,6 +14,7 @@ from sarhub.cli import (
     RunConfig,
     add_coco_test_options,
     common_parser,
+    fit_config,
     load_run,
     parse_args,
     report_result,
@@ -25,7 +26,7 @@ from sarhub.cli import (
 from sarhub.data.detection import CocoDetection, RandomHorizontalFlip, VOCDetection, collate, subset_groups, to_coco_gt
 from sarhub.data.synthetic.ships import simulated_ship_root
 from sarhub.distributed import DistEnv, ShardSampler, all_gather_objects, barrier, cleanup, init_distributed, wrap_ddp
-from sarhub.engine import FitConfig, fit
+from sarhub.engine import fit
 from sarhub.errors import DataError
 from sarhub.metrics.detection import coco_evaluate, detections_to_coco, select_images
 from sarhub.models.detection import build_fcos, param_groups
@@ -188,9 +189,7 @@ def train(cfg: DetectionConfig) -> list[dict]:
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, warmup_step_decay(cfg.warmup_iters, cfg.warmup_ratio, len(loader), cfg.lr_steps))
     gt = to_coco_gt(test_set)
-    fit_cfg = FitConfig(epochs=cfg.epochs, output_dir=Path(cfg.output), seed=cfg.seed, monitor="AP50", amp=cfg.amp,
-                        clip_grad=cfg.clip_grad, resume=cfg.resume, save_every=cfg.save_every,
-                        eval_every=cfg.eval_every, overwrite=cfg.overwrite)
+    fit_cfg = fit_config(cfg, monitor="AP50", clip_grad=cfg.clip_grad)
     history = fit(model, optimizer, scheduler, loader, detection_step(env),
                   lambda m: evaluate_detector(m, tests, test_set, gt, env, cfg.amp), env, fit_cfg,
                   {**vars(cfg), "num_classes": train_set.num_classes, "classes": list(train_set.classes)}, sampler)

@@ -15,11 +15,20 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from sarhub.classification import param_groups
-from sarhub.cli import RunConfig, append_result, common_parser, load_run, parse_args, to_config, use_defaults
+from sarhub.cli import (
+    RunConfig,
+    append_result,
+    common_parser,
+    fit_config,
+    load_run,
+    parse_args,
+    to_config,
+    use_defaults,
+)
 from sarhub.data.loader import seeded_train_loader
 from sarhub.data.sen12ms import CLASSES, IGNORE_INDEX
 from sarhub.distributed import barrier, cleanup, init_distributed, wrap_ddp
-from sarhub.engine import FitConfig, fit
+from sarhub.engine import fit
 from sarhub.fusion import augment
 from sarhub.fusion.data import PatchesWithSuperpixels, pixel_features, pixel_rows, sample_pixels, splits
 from sarhub.fusion.losses import fusion_objective
@@ -128,8 +137,7 @@ def pretrain(cfg: FusionConfig) -> list[dict]:
             segs.append(augment.apply(seg, params))
         return fusion_objective(outs[0], outs[1], segs[0], segs[1], cfg.max_superpixels, **hcl)[0]
 
-    fit_cfg = FitConfig(epochs=cfg.epochs, output_dir=out, seed=cfg.seed, monitor="train_loss", monitor_mode="min",
-                        amp=cfg.amp, resume=cfg.resume, save_every=cfg.save_every, overwrite=cfg.overwrite)
+    fit_cfg = fit_config(cfg, output_dir=out, monitor="train_loss", monitor_mode="min")
     history = fit(model, optimizer, scheduler, loader, step, None, env, fit_cfg,
                   {**vars(cfg), "train_patches": len(train_set)}, sampler)
     cleanup()

@@ -18,6 +18,7 @@ from sarhub.cli import (
     append_result,
     check_settings,
     common_parser,
+    fit_config,
     parse_args,
     refuse,
     to_config,
@@ -29,7 +30,7 @@ from sarhub.data.synthetic.targets import simulated_mstar_root
 from sarhub.data.targets import MSTARDataset
 from sarhub.data.unlabelled import UnlabelledPool, scan_images
 from sarhub.distributed import barrier, cleanup, init_distributed, unwrap, wrap_ddp
-from sarhub.engine import FitConfig, fit
+from sarhub.engine import fit
 from sarhub.errors import DataError
 from sarhub.schedules import warmup_cosine
 from sarhub.ssl.gradient_targets import gradient_features
@@ -126,8 +127,7 @@ def pretrain(cfg: MIMConfig) -> list[dict]:
         return model(batch["image"].to(env.device, non_blocking=True),
                      None if maps is None else maps.to(env.device, non_blocking=True))[0]
 
-    fit_cfg = FitConfig(epochs=cfg.epochs, output_dir=out, seed=cfg.seed, monitor="train_loss", monitor_mode="min",
-                        amp=cfg.amp, resume=cfg.resume, save_every=cfg.save_every, overwrite=cfg.overwrite)
+    fit_cfg = fit_config(cfg, output_dir=out, monitor="train_loss", monitor_mode="min")
     history = fit(model, optimizer, scheduler, loader, step, None, env, fit_cfg,
                   {**vars(cfg), "lr": lr, "pool_tiles": len(pool), "pool_files": len(files)}, sampler)
     if env.is_main:

@@ -12,6 +12,7 @@ from typing import Sequence
 import torch
 
 from sarhub.backbones import backbone_family
+from sarhub.checkpoints import load_checkpoint
 from sarhub.classification import (
     ClassifierConfig,
     adamw_onecycle,
@@ -25,7 +26,6 @@ from sarhub.classification import (
 from sarhub.cli import common_parser, config_defaults, parse_args, refuse, report_result, to_config, use_defaults
 from sarhub.data.scene import SPLITS, open_scene_split
 from sarhub.distributed import barrier, cleanup, init_distributed
-from sarhub.engine import load_checkpoint
 from sarhub.errors import DataError
 from sarhub.metrics.classification import classification_report, majority_vote
 from sarhub.paper import scene_reference

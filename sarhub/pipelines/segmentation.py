@@ -16,6 +16,7 @@ from sarhub.cli import (
     RunConfig,
     add_coco_test_options,
     common_parser,
+    fit_config,
     load_run,
     parse_args,
     report_result,
@@ -29,7 +30,7 @@ from sarhub.data.detection import subset_groups
 from sarhub.data.segmentation import JointCompose, SegmentationFolder, SpaceNet6, TrainAugment
 from sarhub.data.synthetic.urban import simulated_spacenet6_root
 from sarhub.distributed import DistEnv, ShardSampler, barrier, cleanup, init_distributed, wrap_ddp
-from sarhub.engine import FitConfig, fit
+from sarhub.engine import fit
 from sarhub.errors import DataError
 from sarhub.losses import DiceLoss
 from sarhub.metrics.segmentation import ConfusionMatrix
@@ -248,9 +249,7 @@ def train(cfg: SegmentationConfig) -> list[dict]:
                                 weight_decay=WEIGHT_DECAY if cfg.weight_decay is None else cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, poly(cfg.iterations, cfg.power, min(cfg.min_lr / lr, 1.0)))
     step = segmentation_step(segmentation_loss(cfg.loss, cfg.ce_weight), cfg.aux_weight, env)
-    fit_cfg = FitConfig(epochs=-(-cfg.iterations // cfg.eval_interval), output_dir=Path(cfg.output), seed=cfg.seed,
-                        monitor="miou", amp=cfg.amp, resume=cfg.resume, save_every=cfg.save_every,
-                        overwrite=cfg.overwrite)
+    fit_cfg = fit_config(cfg, epochs=-(-cfg.iterations // cfg.eval_interval), monitor="miou", eval_every=1)
     input_size = cfg.input_size if coco and cfg.input_size else None
     history = fit(model, optimizer, scheduler, loader, step,
                   lambda m: evaluate_segmentation(m, evals, env, num_classes, input_size, target), env, fit_cfg,
