@@ -43,3 +43,73 @@ def test_hub_loads_no_model_code():
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=REPO,
                          env={"PYTHONPATH": str(REPO), "PATH": ""}).stdout.strip()
     assert out == "[]"
+
+
+# The layers of docs/ARCHITECTURE.md, lowest first: a module may import its own layer and the ones below (the
+# longest matching prefix names a module's layer). `if __name__ == "__main__":` blocks are entry points, not
+# library imports, and are not counted.
+LAYERS = [
+    ("sarhub.errors", "sarhub.paper", "sarhub.drae", "sarhub.losses", "sarhub.schedules", "sarhub.distributed",
+     "sarhub.metrics"),
+    ("sarhub.checkpoints", "sarhub.rundir", "sarhub.preprocess"),
+    ("sarhub.data",),
+    ("sarhub.hub", "sarhub.authors_checkpoints"),
+    ("sarhub", "sarhub.backbones"),
+    ("sarhub.models", "sarhub.ssl", "sarhub.fusion", "sarhub.explain"),
+    ("sarhub.callbacks", "sarhub.engine"),
+    ("sarhub.cli",),
+    ("sarhub.classification",),
+    ("sarhub.pipelines",),
+    ("sarhub.hub_tools",),
+]
+
+
+def layer(module: str) -> int:
+    matches = [(len(prefix), rank) for rank, group in enumerate(LAYERS) for prefix in group
+               if module == prefix or module.startswith(prefix + ".")]
+    assert matches, f"{module} is in no layer of LAYERS"
+    return max(matches)[1]
+
+
+def sarhub_imports() -> dict[str, set[str]]:
+    """Module -> the sarhub modules it imports anywhere in its body (function-local imports included)."""
+    graph = {}
+    for path in (REPO / "sarhub").rglob("*.py"):
+        parts = path.relative_to(REPO).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        tree = ast.parse(path.read_text())
+        main_blocks = {id(n) for stmt in tree.body if isinstance(stmt, ast.If) and "__main__" in ast.unparse(stmt.test)
+                       for n in ast.walk(stmt)}
+        deps = set()
+        for node in ast.walk(tree):
+            if id(node) in main_blocks:
+                continue
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "sarhub":
+                deps |= {f"sarhub.{a.name}" for a in node.names} if node.module == "sarhub" else {node.module}
+            elif isinstance(node, ast.Import):
+                deps |= {a.name for a in node.names if a.name.split(".")[0] == "sarhub"}
+        graph[name] = deps - {name}
+    return graph
+
+
+def test_imports_flow_down_the_layers():
+    upward = [f"{m} -> {d}" for m, deps in sarhub_imports().items() for d in deps if layer(d) > layer(m)]
+    assert upward == []
+
+
+def test_import_graph_has_no_cycle():
+    graph = sarhub_imports()
+    modules = set(graph)
+    done: set[str] = set()
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        if module in path:
+            raise AssertionError("import cycle: " + " -> ".join(path[path.index(module):] + (module,)))
+        if module in done or module not in modules:
+            return
+        for dep in sorted(graph[module]):
+            visit(dep, path + (module,))
+        done.add(module)
+
+    for module in sorted(modules):
+        visit(module, ())
