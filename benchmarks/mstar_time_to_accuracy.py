@@ -21,11 +21,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN = REPO / "target_recognition" / "train.py"
-RECIPES = {
-    "today (configs/mstar.yaml, fp32, StepLR, 36 epochs)": ["--config", "mstar", "--img-size", "64", "--epochs", "36",
-                                                            "--step-size", "12"],
-    "fast (configs/mstar_fast.yaml)": ["--config", "mstar_fast"],
-}
+TODAY = "today (configs/mstar.yaml, fp32, StepLR, 36 epochs)"
+TODAY_OPTIONS = ["--config", "mstar", "--img-size", "64", "--epochs", "36", "--step-size", "12"]
+FAST = {"fast (configs/mstar_fast.yaml)": ["--config", "mstar_fast"]}
 # The fast recipe with one lever put back the way today's recipe has it (StepLR: today's lr and x0.5 steps, scaled
 # from 36 to the fast recipe's 20 epochs).
 ABLATIONS = {
@@ -73,22 +71,23 @@ def main() -> None:
     p.add_argument("--ablate", action="store_true", help="also run the fast recipe without each of its levers")
     p.add_argument("--smoke", action="store_true", help="1 epoch on 2 %% of the chips per recipe (a plumbing check)")
     args = p.parse_args()
-    recipes = dict(RECIPES)
+    recipes = dict(FAST)  # today's recipe runs last: the fast rows land first if a session is cut short
     if args.weights:
         recipes[f"fast, --weights {args.weights}"] = ["--config", "mstar_fast", "--weights", args.weights]
     if args.ablate:
         recipes.update({name: ["--config", "mstar_fast", *extra] for name, extra in ABLATIONS.items()})
+    recipes[TODAY] = TODAY_OPTIONS
     rows = {}
     for name, options in recipes.items():
         out = Path(args.output) / (("smoke_" if args.smoke else "") + slug(name))
         rows[name] = summarise(run_recipe(options, out, str(Path(args.data_root).resolve()), args.smoke), args.target)
-    base = next(iter(rows.values()))["reached"]
+    base = rows[TODAY]["reached"]
     print("\nMSTAR SOC, ResNet-18 from scratch unless said; train s (epoch) to first reach each test top-1; speed-up "
-          "against the first row")
+          "against today's recipe")
     heads = [f"to {t} %" for t in args.target] + [f"speed-up to {t} %" for t in args.target]
     print("| recipe | epochs | train s | " + " | ".join(heads) + " | last-epoch top-1 | best top-1 |")
     print("|---|---|---|" + "---|" * len(heads) + "---|---|")
-    for name, r in rows.items():
+    for name, r in sorted(rows.items(), key=lambda item: item[0] != TODAY):
         hits, ratios = [], []
         for t in args.target:
             hit = r["reached"].get(t)

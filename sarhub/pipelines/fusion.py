@@ -14,7 +14,6 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from sarhub.classification import param_groups
 from sarhub.cli import (
     RunConfig,
     append_result,
@@ -35,7 +34,9 @@ from sarhub.fusion.losses import fusion_objective
 from sarhub.fusion.models import STRATEGIES, FusionNet
 from sarhub.fusion.vq import GumbelVQ, kmeans
 from sarhub.metrics.segmentation import ConfusionMatrix, hungarian_mapping, land_cover_scores
+from sarhub.optim import param_groups
 from sarhub.pipelines.common import save_confusion
+from sarhub.ssl.probe import fit_linear
 
 LINEAR_COLUMNS = ("strategy", "checkpoint", "overall_accuracy", "average_accuracy", "miou", "data", "train_patches",
                   "test_patches")
@@ -179,13 +180,8 @@ def train_linear(x: torch.Tensor, y: torch.Tensor, num_classes: int, steps: int,
     """A 1×1-conv classifier on per-pixel features (AdamW, full batch), the standardisation folded into it."""
     torch.manual_seed(seed)
     mean, std = x.mean(dim=0), x.std(dim=0).clamp_min(1e-6)
-    head = nn.Conv2d(x.shape[1], num_classes, 1)
-    opt = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=1e-4)
-    xs = ((x - mean) / std)[:, :, None, None]
-    for _ in range(steps):
-        opt.zero_grad()
-        nn.functional.cross_entropy(head(xs).flatten(1), y).backward()
-        opt.step()
+    head = fit_linear(nn.Conv2d(x.shape[1], num_classes, 1), ((x - mean) / std)[:, :, None, None], y, steps, lr,
+                      weight_decay=1e-4)
     with torch.no_grad():  # fold the standardisation into the 1×1 convolution
         head.weight /= std[None, :, None, None]
         head.bias -= (head.weight[:, :, 0, 0] * mean).sum(dim=1)

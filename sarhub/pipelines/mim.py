@@ -12,7 +12,6 @@ import torch
 from safetensors.torch import save_file
 
 from sarhub.backbones import load_weights
-from sarhub.classification import param_groups
 from sarhub.cli import (
     RunConfig,
     append_result,
@@ -32,6 +31,7 @@ from sarhub.data.unlabelled import UnlabelledPool, scan_images
 from sarhub.distributed import barrier, cleanup, init_distributed, unwrap, wrap_ddp
 from sarhub.engine import fit
 from sarhub.errors import DataError
+from sarhub.optim import param_groups
 from sarhub.schedules import warmup_cosine
 from sarhub.ssl.gradient_targets import gradient_features
 from sarhub.ssl.mae import GradientMAE

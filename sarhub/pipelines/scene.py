@@ -15,7 +15,6 @@ from sarhub.backbones import backbone_family
 from sarhub.checkpoints import load_checkpoint
 from sarhub.classification import (
     ClassifierConfig,
-    adamw_onecycle,
     add_classification_args,
     build_transform,
     drae_config,
@@ -28,6 +27,7 @@ from sarhub.data.scene import SPLITS, open_scene_split
 from sarhub.distributed import barrier, cleanup, init_distributed
 from sarhub.errors import DataError
 from sarhub.metrics.classification import classification_report, majority_vote
+from sarhub.optim import adamw_onecycle
 from sarhub.paper import scene_reference
 from sarhub.pipelines.common import rebuild_classifier, save_confusion
 

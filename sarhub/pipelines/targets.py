@@ -16,7 +16,6 @@ from sarhub.classification import (
     ClassifierConfig,
     add_classification_args,
     eval_loader,
-    param_groups,
     predict,
     train_classifier,
 )
@@ -32,6 +31,7 @@ from sarhub.data.targets import (
 from sarhub.distributed import barrier, cleanup, init_distributed
 from sarhub.errors import DataError
 from sarhub.metrics.classification import classification_report
+from sarhub.optim import param_groups
 from sarhub.paper import TABLE6, init_label
 from sarhub.pipelines.common import rebuild_classifier, save_confusion
 

@@ -41,19 +41,24 @@ def probe_head(dim: int, num_classes: int) -> nn.Module:
     return nn.Sequential(nn.LayerNorm(dim), nn.BatchNorm1d(dim, affine=False), nn.Linear(dim, num_classes))
 
 
+def fit_linear(head: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int, lr: float,
+               weight_decay: float = 0.0) -> nn.Module:
+    """Train a linear head full-batch with AdamW on cached features (the encoder never runs again): the few-shot
+    probe here and the fusion linear evaluation's 1×1 convolution. Returns the head in eval mode."""
+    opt = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=weight_decay)
+    head.train()
+    for _ in range(steps):
+        opt.zero_grad()
+        nn.functional.cross_entropy(head(x).flatten(1), y).backward()
+        opt.step()
+    return head.eval()
+
+
 def linear_probe(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor, test_y: torch.Tensor,
                  num_classes: int, steps: int = 300, lr: float = 1e-3, seed: int = 0) -> dict:
     """Train the probe head full-batch on cached features; returns top-1 and macro F1 (%) on the test features."""
     torch.manual_seed(seed)
-    head = probe_head(train_x.shape[1], num_classes)
-    opt = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=0.0)
-    loss_fn = nn.CrossEntropyLoss()
-    head.train()
-    for _ in range(steps):
-        opt.zero_grad()
-        loss_fn(head(train_x), train_y).backward()
-        opt.step()
-    head.eval()
+    head = fit_linear(probe_head(train_x.shape[1], num_classes), train_x, train_y, steps, lr)
     with torch.no_grad():
         report = classification_report(head(test_x), test_y)
     return {"top1": report["top1"], "macro_f1": report["macro_f1"]}
