@@ -29,7 +29,7 @@ def bench_detection(name: str, size: int, batch: int, steps: int, device: torch.
     opt = torch.optim.SGD(model.parameters(), lr=1e-3)
     images = [torch.rand(1, size, size, device=device) for _ in range(batch)]
     box = torch.tensor([[10.0, 10.0, 60.0, 40.0], [size / 2, size / 2, size / 2 + 30, size / 2 + 50]], device=device)
-    targets = [{"boxes": box, "labels": torch.ones(2, dtype=torch.int64, device=device)} for _ in range(batch)]
+    targets = [{"boxes": box, "labels": torch.zeros(2, dtype=torch.int64, device=device)} for _ in range(batch)]
 
     def train():
         model.train()

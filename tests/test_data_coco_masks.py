@@ -105,6 +105,18 @@ def test_masks_of_several_annotations_crowd_and_clipped_polygons(tmp_path):
     assert not class_mask(ds.records[1]).any()  # an image without ships: all background
 
 
+def test_mask_classes_follow_the_categories_order_after_background(tmp_path):
+    ann, images = _write(tmp_path, [{"segmentation": [[0, 0, 4, 0, 4, 4, 0, 4]], "category_id": 3},
+                                    {"segmentation": [[10, 10, 14, 10, 14, 14, 10, 14]], "category_id": 7}])
+    data = json.loads(ann.read_text())
+    data["categories"] = [{"id": 7, "name": "cargo"}, {"id": 3, "name": "tanker"}]
+    ann.write_text(json.dumps(data))
+    ds = CocoMasks(ann, images)
+    assert ds.classes == ["background", "cargo", "tanker"] and ds.category_ids == [7, 3]
+    mask = class_mask(ds.records[0])
+    assert mask[0, 0] == 2 and mask[10, 10] == 1 and mask[20, 20] == 0  # tanker (id 3), cargo (id 7), background
+
+
 @pytest.mark.parametrize("segmentation, problem", [
     ([[1, 1, 5, 1, 5]], r"polygon 0 has 5 coordinates"),
     ([[1, 1, 5, 1, 5, 5, 1, 5], [1, 1, 5, 1]], r"polygon 1 has 4 coordinates"),

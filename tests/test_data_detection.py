@@ -1,5 +1,6 @@
-"""Ship-detection readers: COCO json in HRSID's layout (0-based, 1-based and string category ids), VOC xml, the
-real HRSID and SAR-Ship samples, flip/collate, bad input naming the file, and the ship-scene simulator."""
+"""Ship-detection readers: COCO json in HRSID's layout (0-based, 1-based, non-contiguous and string category ids, all
+read as labels 0..K-1), VOC xml, the real HRSID and SAR-Ship samples, flip/collate, bad input naming the file, and the
+ship-scene simulator."""
 import json
 import warnings
 
@@ -52,24 +53,42 @@ def write_coco(tmp_path, cat_ids=(1,), annotations=None, images=None):
     return path, tmp_path / "images"
 
 
-@pytest.mark.parametrize("cat_ids", [(0,), (1,), ("ship",), (0, 1), ("cargo", "tanker")])
-def test_coco_reader_maps_any_category_ids_to_1_based_labels(tmp_path, cat_ids):
+CATEGORY_IDS = [(0,), (1,), ("ship",), (0, 1), (7, 3), ("cargo", "tanker")]
+
+
+@pytest.mark.parametrize("cat_ids", CATEGORY_IDS)
+def test_coco_reader_maps_any_category_ids_to_labels_from_0(tmp_path, cat_ids):
     ann, images = write_coco(tmp_path, cat_ids)
     ds = CocoDetection(ann, images)
     assert len(ds) == 2 and ds.category_ids == list(cat_ids) and ds.num_classes == len(cat_ids)
+    assert ds.classes == [f"ship{k}" for k in range(len(cat_ids))]
     item = ds[0]
     assert item["image"].dtype == torch.float32 and item["image"].shape == (1, H, W)
     assert float(item["image"].max()) == pytest.approx(230 / 255)
     assert item["boxes"].dtype == torch.float32 and item["labels"].dtype == torch.int64
     assert item["boxes"].tolist() == [[5, 10, 30, 20], [40, 30, 46, 35]]
-    assert item["labels"].tolist() == [1, len(cat_ids)]
+    assert item["labels"].tolist() == [0, len(cat_ids) - 1]
+    assert [ds.category_ids[label] for label in item["labels"].tolist()] == [cat_ids[0], cat_ids[-1]]  # file's ids
     assert item["image_id"] == 1 and item["path"].endswith("P0001_0_800_0_800.png")
     empty = ds[1]  # images without ships are kept
     assert empty["boxes"].shape == (0, 4) and empty["labels"].shape == (0,)
-    gt = to_coco_gt(ds)
-    assert [c["id"] for c in gt["categories"]] == list(cat_ids)
-    assert [a["category_id"] for a in gt["annotations"]] == [cat_ids[0], cat_ids[-1]]
+    gt = to_coco_gt(ds)  # for the evaluator: the labels are the category ids
+    assert gt["categories"] == [{"id": k, "name": f"ship{k}"} for k in range(len(cat_ids))]
+    assert [a["category_id"] for a in gt["annotations"]] == [0, len(cat_ids) - 1]
     assert gt["annotations"][0]["bbox"] == [5, 10, 25, 10] and gt["annotations"][0]["area"] == 201.0  # file's area
+
+
+@pytest.mark.parametrize("cat_ids", CATEGORY_IDS)
+def test_perfect_predictions_score_ap_100_whatever_the_file_ids(tmp_path, cat_ids):
+    """The reader's labels, as detections, against the reader's ground truth: no id is mapped back on the way."""
+    pytest.importorskip("faster_coco_eval", reason="detection extra not installed (pip install -e .[detection])")
+    from sarhub.metrics.detection import coco_evaluate, detections_to_coco
+
+    ds = CocoDetection(*write_coco(tmp_path, cat_ids))
+    outputs = [{"boxes": torch.from_numpy(r.boxes), "scores": torch.ones(len(r.boxes)),
+                "labels": torch.from_numpy(r.labels)} for r in ds.records]
+    detections = detections_to_coco(outputs, [r.image_id for r in ds.records])
+    assert coco_evaluate(to_coco_gt(ds), detections)["AP"] == pytest.approx(1.0)
 
 
 def test_crowd_regions_are_not_trained_on_but_kept_for_evaluation(tmp_path):
@@ -186,17 +205,18 @@ def write_voc(tmp_path):
 def test_voc_reader_on_written_xml(tmp_path):
     ann, images = write_voc(tmp_path)
     ds = VOCDetection(ann, images)
-    assert len(ds) == 3 and ds.classes == ["boat", "ship"] and ds.category_ids == [1, 2]
+    assert len(ds) == 3 and ds.classes == ds.category_ids == ["boat", "ship"]
     item = ds[0]
     assert item["image"].shape == (1, H, W) and item["image_id"] == 0
-    assert item["boxes"].tolist() == [[5, 10, 30, 20], [40, 30, 46, 35]] and item["labels"].tolist() == [2, 2]
+    assert item["boxes"].tolist() == [[5, 10, 30, 20], [40, 30, 46, 35]] and item["labels"].tolist() == [1, 1]
     assert ds[1]["boxes"].shape == (0, 4) and ds[1]["path"].endswith("000002.jpg")  # found by stem, any extension
     split = VOCDetection(ann, images, ids=tmp_path / "ImageSets/Main/train.txt", classes=["ship"],
                          keep_difficult=False)
     assert len(split) == 2 and split[0]["boxes"].tolist() == [[5, 10, 30, 20]]
     gt = to_coco_gt(split)
     assert gt["annotations"][0]["bbox"] == [5, 10, 25, 10] and gt["annotations"][0]["area"] == 250
-    assert [im["id"] for im in gt["images"]] == [0, 1]
+    assert [im["id"] for im in gt["images"]] == [0, 1] and gt["categories"] == [{"id": 0, "name": "ship"}]
+    assert {a["category_id"] for a in gt["annotations"]} == {0}
 
 
 def test_voc_bad_input_names_the_file(tmp_path):
@@ -256,12 +276,12 @@ def test_real_hrsid_json(shared_data):
 
 
 def test_ssdd_official_coco_layout(tmp_path):
-    """Category id 0 becomes label 1 inside and 0 again in the COCO ground truth; 3-channel JPEGs read as grey."""
+    """Category id 0 is label 0, in the items and in the COCO ground truth; 3-channel JPEGs read as grey."""
     root = write_ssdd_like(tmp_path / "ssdd")
     ds = CocoDetection(root / "annotations" / "train.json", root / "JPEGImages")
     assert ds.category_ids == [0] and ds.classes == ["ship"] and ds.num_classes == 1
     item = ds[0]
-    assert item["image"].shape == (1, 48, 64) and set(item["labels"].tolist()) == {1}
+    assert item["image"].shape == (1, 48, 64) and set(item["labels"].tolist()) == {0}
     x1, y1, x2, y2 = item["boxes"][0].int().tolist()
     assert float(item["image"][0, y1:y2, x1:x2].mean()) > 0.8
     gt = to_coco_gt(ds)
@@ -281,7 +301,7 @@ def test_real_ssdd_coco(shared_data):
     assert [len(g) for g in groups.values()] == [232, 46, 186]
     assert {r.image_id for r in groups["inshore"]}.isdisjoint(r.image_id for r in groups["offshore"])
     item = test[0]
-    assert item["image"].shape == (1, 323, 416) and item["labels"].tolist() == [1]
+    assert item["image"].shape == (1, 323, 416) and item["labels"].tolist() == [0]
 
 
 def test_simulated_scenes_have_varied_ships_empty_images_and_coast():
@@ -334,7 +354,7 @@ def test_voc_class_list_comes_from_every_split_case_insensitively(tmp_path):
             "<bndbox><xmin>1</xmin><ymin>1</ymin><xmax>9</xmax><ymax>9</ymax></bndbox></object></annotation>")
     train, test = VOCDetection(ann, img, ["a", "c"]), VOCDetection(ann, img, ["b"])
     assert train.classes == test.classes == ["boat", "ship"]
-    assert train.records[0].labels.tolist() == test.records[0].labels.tolist() == [2]
+    assert train.records[0].labels.tolist() == test.records[0].labels.tolist() == [1]
 
 
 def test_coco_non_numeric_area_is_one_line(tmp_path):

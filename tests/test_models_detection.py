@@ -15,7 +15,7 @@ S = 128
 
 def _target(n=1):
     boxes = torch.tensor([[20.0, 30.0, 60.0, 44.0], [80.0, 70.0, 90.0, 110.0]])[:n]
-    return {"boxes": boxes, "labels": torch.ones(n, dtype=torch.int64)}
+    return {"boxes": boxes, "labels": torch.zeros(n, dtype=torch.int64)}
 
 
 @pytest.mark.parametrize("name", DETECTION_BACKBONES)
@@ -36,7 +36,7 @@ def test_every_table7_backbone_trains_a_step_and_detects(name):
         (out,) = model([torch.rand(1, 96, 112)])
     assert out["boxes"].shape[1] == 4 and len(out["boxes"]) <= 100
     assert (out["boxes"][:, 2] <= 112 + 1e-3).all() and (out["boxes"][:, 3] <= 96 + 1e-3).all()  # original scale
-    assert len(out["labels"]) and (out["labels"] == 1).all() and (out["scores"] >= 0.05).all()
+    assert len(out["labels"]) and (out["labels"] == 0).all() and (out["scores"] >= 0.05).all()
 
 
 def test_mmdetection_fcos_settings_and_fpn_levels():
@@ -74,24 +74,25 @@ def test_empty_images_train_and_batches_mix():
     assert all(torch.isfinite(v) for v in losses.values())
 
 
-def test_labels_are_1_based_in_targets_and_detections():
-    """K class outputs inside; label k of a target trains output k-1 and output k-1 is reported as label k."""
+def test_labels_are_0_based_in_targets_and_detections():
+    """K class outputs; label k of a target trains output k and output k is reported as label k (no shift)."""
     model = build_fcos("resnet18", num_classes=3, min_size=S, max_size=S)
     with torch.no_grad():
         model.head.classification_head.cls_logits.bias.copy_(torch.tensor([-9.0, -9.0, 9.0]))
     model.eval()
     with torch.no_grad():
         (out,) = model([torch.rand(1, S, S)])
-    assert len(out["labels"]) and (out["labels"] == 3).all()
+    assert len(out["labels"]) and (out["labels"] == 2).all()
     model.train()
-    target = {"boxes": torch.tensor([[20.0, 30.0, 60.0, 44.0]]), "labels": torch.tensor([3])}
+    target = {"boxes": torch.tensor([[20.0, 30.0, 60.0, 44.0]]), "labels": torch.tensor([2])}
     right = model([torch.zeros(1, S, S)], [target])["classification"]
-    target["labels"] = torch.tensor([1])
+    target["labels"] = torch.tensor([0])
     wrong = model([torch.zeros(1, S, S)], [target])["classification"]
     assert right < wrong
-    target["labels"] = torch.tensor([0])
-    with pytest.raises(ValueError, match=r"1\.\.3"):
-        model([torch.zeros(1, S, S)], [target])
+    for label in (3, -1):  # the old 1-based K, and a negative label torchvision would take for background
+        target["labels"] = torch.tensor([label])
+        with pytest.raises(ValueError, match=r"0\.\.2"):
+            model([torch.zeros(1, S, S)], [target])
 
 
 def test_batchnorm_frozen_when_fine_tuning_and_trained_from_scratch(tmp_path):
@@ -147,6 +148,6 @@ def test_simulated_coco_set_flows_through_loader_model_and_coco_ap(tmp_path):
     images, targets = collate([test[0], test[1]])
     with torch.no_grad():
         outputs = model(images)
-    results = detections_to_coco(outputs, [t["image_id"] for t in targets], test.category_ids)
+    results = detections_to_coco(outputs, [t["image_id"] for t in targets])
     metrics = coco_evaluate(to_coco_gt(test), results)
     assert set(metrics) == set(METRIC_NAMES) and 0.0 <= metrics["AP50"] <= 1.0

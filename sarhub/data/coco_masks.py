@@ -11,9 +11,9 @@ outlines) is not this rule: on SSDD it disagrees on about 0.6 % of the ship pixe
 of one annotation are united (COCO's semantics: a polygon inside another adds nothing, it cuts no hole); a mask with
 holes is written as RLE, which is decoded exactly (pycocotools, column-major runs, compressed or not).
 
-Masks are int64 H×W: 0 background, 1..K the annotation's label (the categories' order, as the detection labels),
-255 ignored: crowd regions (iscrowd=1), which COCO evaluation ignores too, unless a non-crowd annotation covers them.
-Overlapping annotations: the later one in the file wins.
+Masks are int64 H×W: 0 background, 1..K the categories in the file's order (the detection reader's label + 1: its
+labels 0..K-1 have no background class), 255 ignored: crowd regions (iscrowd=1), which COCO evaluation ignores too,
+unless a non-crowd annotation covers them. Overlapping annotations: the later one in the file wins.
 """
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ def class_mask(rec: ImageRecord) -> np.ndarray:
         if is_crowd:
             crowd |= pixels
         else:
-            mask[pixels] = label
+            mask[pixels] = label + 1  # mask class 0 is the background
     mask[crowd & (mask == 0)] = IGNORE_INDEX
     return mask
 

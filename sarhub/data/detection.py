@@ -2,14 +2,15 @@
 release, SAR-Ship-Dataset), read into one item layout that torchvision's detectors train on directly.
 
 Items: {"image": float32 1×H×W in [0, 1] (grey; R=G=B files reduced to one channel), "boxes": float32 N×4 xyxy in
-pixels, "labels": int64 N in 1..K (0 is torchvision's background), "image_id": int, "path": str}. Images without
-ships are kept (they teach the detector the sea clutter). Category ids of a COCO file may be ints from 0 or 1 or
-strings: they are mapped to contiguous labels in the order of the file's "categories" list, and
-`dataset.category_ids[label - 1]` gives the original id back for writing COCO results.
+pixels, "labels": int64 N in 0..K-1, "image_id": int, "path": str}. Images without ships are kept (they teach the
+detector the sea clutter). Category ids are mapped once, here: a COCO file's ids (ints from 0 or 1, or strings) become
+the contiguous labels 0..K-1 that torchvision's FCOS trains on, in the order of the file's "categories" list, and the
+library uses nothing else; `dataset.category_ids[label]` is the file's own id again (VOC: the class name).
 
 Annotations are validated once, up front: a degenerate box (w or h ≤ 0) or one leaving the image raises a
 DataError naming the file and the annotation, or is dropped with one warning per dataset (`drop_bad_boxes=True`).
-`to_coco_gt(dataset)` rebuilds the ground truth as a COCO dict (for VOC sets too) so one evaluator serves both.
+`to_coco_gt(dataset)` rebuilds the ground truth as a COCO dict with the labels as category ids (for VOC sets too)
+so one evaluator serves both.
 `read_coco` is the COCO parsing and validation alone (images, categories, annotation fields), shared with the
 segmentation masks of `sarhub.data.coco_masks`; `read_subset` reads an official subset list (SSDD's inshore and
 offshore test images) against a split's file names.
@@ -43,7 +44,7 @@ class ImageRecord:
     width: int
     height: int
     boxes: np.ndarray  # float32 N×4 xyxy
-    labels: np.ndarray  # int64 N, 1..K
+    labels: np.ndarray  # int64 N, 0..K-1
     areas: np.ndarray  # float32 N: the file's "area" (HRSID: mask area) or the box area
     iscrowd: np.ndarray  # bool N
     ann_ids: list = field(default_factory=list)
@@ -52,7 +53,7 @@ class ImageRecord:
 
 @dataclass
 class CocoSplit:
-    """A parsed COCO file: original category ids, class names (labels 1..K in this order) and one record per image."""
+    """A parsed COCO file: the file's category ids and class names (both indexed by label) and one record per image."""
 
     ann_file: Path
     category_ids: list[Any]
@@ -106,8 +107,8 @@ class DetectionDataset(Dataset):
     """Shared item building for the COCO and VOC readers."""
 
     records: list[ImageRecord]
-    classes: list[str]
-    category_ids: list[Any]
+    classes: list[str]  # indexed by label
+    category_ids: list[Any]  # indexed by label: the annotation file's id of each class
 
     def __init__(self, transform: Callable[[Item], Item] | None):
         self.transform = transform
@@ -167,9 +168,9 @@ def _check_boxes(records: list[ImageRecord], source: Path, drop_bad_boxes: bool)
 def read_coco(ann_file: str | Path, image_dir: str | Path) -> CocoSplit:
     """Parse and validate a COCO json whose `file_name`s lie in `image_dir`; bad input is a DataError naming the file.
 
-    Category ids (ints from 0 or 1, or strings) become labels 1..K in the order of "categories": the one mapping
-    between a file's ids and the contiguous labels used everywhere inside (CocoSplit.category_ids[label - 1] is the
-    id again). Boxes are read as written; checking them against the image is the detection reader's business.
+    Category ids (ints from 0 or 1, or strings) become labels 0..K-1 in the order of "categories": the one mapping
+    between a file's ids and the contiguous labels used everywhere inside (CocoSplit.category_ids[label] is the id
+    again). Boxes are read as written; checking them against the image is the detection reader's business.
     """
     ann_file, image_dir = Path(ann_file), Path(image_dir)
     data = _read_json(ann_file)
@@ -180,7 +181,7 @@ def read_coco(ann_file: str | Path, image_dir: str | Path) -> CocoSplit:
     if len(set(map(repr, category_ids))) != len(category_ids):
         raise DataError(ann_file, f"duplicate category ids {category_ids}")
     classes = [str(c.get("name", c["id"])) for c in cats]
-    cat_to_label = {repr(cid): i + 1 for i, cid in enumerate(category_ids)}
+    cat_to_label = {repr(cid): label for label, cid in enumerate(category_ids)}
 
     records = []
     by_id: dict[Any, ImageRecord] = {}
@@ -311,8 +312,8 @@ class VOCDetection(DetectionDataset):
         unknown = sorted(set(names) - set(self.classes))
         if unknown:
             raise DataError(self.ann_dir, f"object names {unknown} are not among the classes {self.classes}")
-        self.category_ids = list(range(1, len(self.classes) + 1))
-        label_of = {name: i + 1 for i, name in enumerate(self.classes)}
+        self.category_ids = list(self.classes)  # an xml names its classes: the name is the file's id
+        label_of = {name: label for label, name in enumerate(self.classes)}
         self.records = []
         for index, (rec, objects) in enumerate(parsed):
             rec.image_id = index
@@ -358,16 +359,17 @@ class VOCDetection(DetectionDataset):
 
 
 def to_coco_gt(dataset: DetectionDataset) -> dict[str, Any]:
-    """The dataset's ground truth as a COCO dict: original category ids, the file's areas, crowd flags kept."""
+    """The dataset's ground truth as a COCO dict for evaluation: labels as category ids (the ids of the detections
+    `detections_to_coco` makes), the file's areas, crowd flags kept."""
     images, annotations = [], []
     for rec in dataset.records:
         images.append({"id": rec.image_id, "file_name": rec.path.name, "width": rec.width, "height": rec.height})
         for box, label, area, crowd in zip(rec.boxes.tolist(), rec.labels.tolist(), rec.areas.tolist(), rec.iscrowd):
             x1, y1, x2, y2 = box
             annotations.append({"id": len(annotations) + 1, "image_id": rec.image_id,
-                                "category_id": dataset.category_ids[label - 1], "bbox": [x1, y1, x2 - x1, y2 - y1],
+                                "category_id": label, "bbox": [x1, y1, x2 - x1, y2 - y1],
                                 "area": area, "iscrowd": int(crowd)})
-    categories = [{"id": cid, "name": name} for cid, name in zip(dataset.category_ids, dataset.classes)]
+    categories = [{"id": label, "name": name} for label, name in enumerate(dataset.classes)]
     return {"images": images, "annotations": annotations, "categories": categories}
 
 

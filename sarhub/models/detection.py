@@ -7,10 +7,9 @@ C5 happens to have 256 channels). Anchor "sizes" equal the level strides 8..128,
 assign boxes to levels with MMDetection's regress ranges (0, 64, 128, 256, 512, ∞). The test-time settings are
 MMDetection's FCOS ones (score 0.05, NMS IoU 0.6, 1000 candidates per level, 100 detections per image).
 
-Labels follow torchvision (0 is background, ships are 1..K) in targets and detections, while the classifier has K
-sigmoid outputs as in MMDetection: `SarFCOS` only shifts labels by one on the way into the loss and out of the
-post-processing (a (K+1)-th background output would emit label-0 detections from an under-trained model). Input is
-the single-channel image in [0, 1]: mean 0, std 1.
+Labels are torchvision FCOS's own: 0..K-1 in targets and detections, one sigmoid output per class as in MMDetection
+(no background output, which would let an under-trained model emit background boxes); the datasets give labels in
+this form. Input is the single-channel image in [0, 1]: mean 0, std 1.
 """
 from __future__ import annotations
 
@@ -53,22 +52,15 @@ class BackboneWithFPN(nn.Module):
 
 
 class SarFCOS(FCOS):
-    """torchvision's FCOS with labels 1..K outside and K class outputs inside (nothing else changed)."""
+    """torchvision's FCOS that rejects target labels outside 0..K-1: torchvision would fail on a label K with an
+    index error (a device-side assert on CUDA) and silently take a negative label for background."""
 
     def compute_loss(self, targets, head_outputs, anchors, num_anchors_per_level):
         num_classes = self.head.classification_head.num_classes
         for t in targets:
-            if len(t["labels"]) and not (1 <= int(t["labels"].min()) and int(t["labels"].max()) <= num_classes):
-                raise ValueError(f"target labels must lie in 1..{num_classes} (0 is background), "
-                                 f"got {t['labels'].tolist()}")
-        targets = [{**t, "labels": t["labels"] - 1} for t in targets]
+            if len(t["labels"]) and not (0 <= int(t["labels"].min()) and int(t["labels"].max()) < num_classes):
+                raise ValueError(f"target labels must lie in 0..{num_classes - 1}, got {t['labels'].tolist()}")
         return super().compute_loss(targets, head_outputs, anchors, num_anchors_per_level)
-
-    def postprocess_detections(self, head_outputs, anchors, image_shapes):
-        detections = super().postprocess_detections(head_outputs, anchors, image_shapes)
-        for det in detections:
-            det["labels"] = det["labels"] + 1
-        return detections
 
 
 def build_fcos(
@@ -86,7 +78,7 @@ def build_fcos(
     weights_dir: str | Path | None = None,
     allow_partial: bool = False,
 ) -> SarFCOS:
-    """torchvision FCOS on a SAR-HUB backbone for `num_classes` object classes (labels 1..num_classes).
+    """torchvision FCOS on a SAR-HUB backbone for `num_classes` object classes (labels 0..num_classes-1).
 
     weights: the backbone's weights (Model-Hub name, file, "imagenet" or None for random init).
     min_size/max_size: the dataset's scale (DATASET_SCALES); images are resized to it and padded to a multiple of 32.

@@ -134,21 +134,21 @@ def voc_split(annotations: Path, split: str, fraction: float, seed: int) -> list
 
 
 @torch.no_grad()
-def predict_detections(model, loader: DataLoader, dataset, env: DistEnv, amp: bool = False) -> list[dict]:
-    """COCO result dicts (the file's category ids) for a whole sharded split, gathered from every rank."""
+def predict_detections(model, loader: DataLoader, env: DistEnv, amp: bool = False) -> list[dict]:
+    """COCO result dicts (labels as category ids, as `to_coco_gt`) for a whole sharded split, from every rank."""
     model.eval()
     detections = []
     with torch.autocast(device_type=env.device.type, dtype=torch.bfloat16, enabled=amp and env.device.type == "cuda"):
         for images, targets in loader:
             outputs = model([im.to(env.device) for im in images])
             outputs = [{k: (v.float() if v.is_floating_point() else v).cpu() for k, v in o.items()} for o in outputs]
-            detections += detections_to_coco(outputs, [t["image_id"] for t in targets], dataset.category_ids)
+            detections += detections_to_coco(outputs, [t["image_id"] for t in targets])
     return [d for part in all_gather_objects(detections) for d in part]
 
 
-def evaluate_detector(model, loader: DataLoader, dataset, gt: dict, env: DistEnv, amp: bool = False) -> dict:
+def evaluate_detector(model, loader: DataLoader, gt: dict, env: DistEnv, amp: bool = False) -> dict:
     """COCO AP/AP50/AP75/AP_S/M/L (%) over the whole test set."""
-    return {k: 100.0 * v for k, v in coco_evaluate(gt, predict_detections(model, loader, dataset, env, amp)).items()}
+    return {k: 100.0 * v for k, v in coco_evaluate(gt, predict_detections(model, loader, env, amp)).items()}
 
 
 def test_loader(dataset, batch_size: int, env: DistEnv, workers: int = 0) -> DataLoader:
@@ -191,7 +191,7 @@ def train(cfg: DetectionConfig) -> list[dict]:
     gt = to_coco_gt(test_set)
     fit_cfg = fit_config(cfg, monitor="AP50", clip_grad=cfg.clip_grad)
     history = fit(model, optimizer, scheduler, loader, detection_step(env),
-                  lambda m: evaluate_detector(m, tests, test_set, gt, env, cfg.amp), env, fit_cfg,
+                  lambda m: evaluate_detector(m, tests, gt, env, cfg.amp), env, fit_cfg,
                   {**vars(cfg), "num_classes": train_set.num_classes, "classes": list(train_set.classes)}, sampler)
     cleanup()
     return history
@@ -227,7 +227,7 @@ def test(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     model = build_fcos(run.model, run.num_classes, min_size=run.min_size, max_size=run.max_size, freeze_bn=freeze)
     model.load_state_dict(state["model"])
     model.to(env.device)
-    detections = predict_detections(model, test_loader(test_set, run.batch_size, env), test_set, env)
+    detections = predict_detections(model, test_loader(test_set, run.batch_size, env), env)
     if env.is_main:
         ckpt = Path(args.checkpoint)
         init = args.init or init_label(run.weights)
