@@ -4,12 +4,13 @@ with the shape of the paper's Table 8. The file is parsed and validated by the d
 (`sarhub.data.detection.read_coco`: images, categories, ids); this module validates and rasterises "segmentation".
 
 Pixel convention of polygons: COCO coordinates, pixel (column c, row r) spans [c, c+1) × [r, r+1), and a pixel is
-inside when its centre (c + 0.5, r + 0.5) lies inside the polygon (the GDAL/rasterio "area" rule of
-`sarhub.data.segmentation.rasterize`). A square with integer corners (x0, y0)-(x1, y1) thus gives exactly the pixels
-x0..x1-1 × y0..y1-1, and whatever leaves the image is clipped. pycocotools' polygon rasteriser (5× super-sampled
-outlines) is not this rule: on SSDD it disagrees on about 0.6 % of the ship pixels, all along outlines. The polygons
-of one annotation are united (COCO's semantics: a polygon inside another adds nothing, it cuts no hole); a mask with
-holes is written as RLE, which is decoded exactly (pycocotools, column-major runs, compressed or not).
+inside when its centre (c + 0.5, r + 0.5) lies inside the polygon (GDAL's "area" rule, `sarhub.data.rasterize`,
+which also says how a centre exactly on an edge counts). A square with integer corners (x0, y0)-(x1, y1) thus gives
+exactly the pixels x0..x1-1 × y0..y1-1, and whatever leaves the image is clipped. pycocotools' polygon rasteriser
+(5× super-sampled outlines) is not this rule: on SSDD it disagrees on about 0.6 % of the ship pixels, all along
+outlines. The polygons of one annotation are united (COCO's semantics: a polygon inside another adds nothing, it
+cuts no hole); a mask with holes is written as RLE, which is decoded exactly (pycocotools, column-major runs,
+compressed or not).
 
 Masks are int64 H×W: 0 background, 1..K the categories in the file's order (the detection reader's label + 1: its
 labels 0..K-1 have no background class), 255 ignored: crowd regions (iscrowd=1), which COCO evaluation ignores too,
@@ -29,7 +30,8 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from sarhub.data.detection import ImageRecord, read_coco, read_grey
-from sarhub.data.segmentation import IGNORE_INDEX, Transform, rasterize
+from sarhub.data.rasterize import rasterize
+from sarhub.data.segmentation_transforms import IGNORE_INDEX, Transform
 from sarhub.errors import DataError
 
 

@@ -6,18 +6,13 @@ SpaceNet6 (paper §4.3.3, Table 8) as distributed, under one AOI folder:
     <root>/geojson_buildings/SN6_Train_AOI_11_Rotterdam_Buildings_<timestamp>_tile_<n>.geojson
     <root>/masks/SN6_Train_AOI_11_Rotterdam_SAR-Intensity_<timestamp>_tile_<n>.png     (optional, prepared)
 
-A tile is a 900×900 float32 GeoTIFF with four bands HH, HV, VH, VV holding intensity in dB (the SN6 release
-converts 2×2-multilooked intensity with 10·log10). Footprints are rasterised with the tile's geotransform
-(ModelTiepoint + ModelPixelScale, or ModelTransformation): a pixel is a building when its centre lies inside a
-polygon (holes excluded). GeoJSON coordinates may be in the tile's projected CRS, in longitude/latitude (projected
-to the tile's UTM zone here: SN6 tiles are UTM 31N) or, for a tile without georeferencing, in pixels.
-Prepared mask PNGs in `masks/` (see `write_masks`) take precedence over the GeoJSON: rasterise once, not each epoch.
+A tile is a 900×900 float32 GeoTIFF with four bands HH, HV, VH, VV holding intensity in dB. Footprints are
+rasterised on the tile's grid (`sarhub.data.georef`: geotransform and CRS, reprojection, pixel-centre rule);
+prepared mask PNGs in `masks/` (see `write_masks`) take precedence over the GeoJSON: rasterise once, not each epoch.
 
-Input channel (our choice, the paper feeds its single-channel backbones one channel): by default the "span" — the
-mean of the four linear intensities, i.e. total backscattered power, back in dB — which keeps every polarisation's
-information and averages down speckle; "HH"/"HV"/"VH"/"VV" or a list of them select bands instead. Each channel is
-mapped to [0, 1] by a per-tile percentile stretch of its dB values (1st–99th percentile of the valid pixels, clipped);
-pixels that are exactly 0 in every band are SN6 no-data and stay 0.
+Input channel (our choice, the paper feeds its single-channel backbones one channel): by default the "span"
+(`sarhub.data.radiometry`); "HH"/"HV"/"VH"/"VV" or a list of them select bands instead. Each channel is mapped to
+[0, 1] by a per-tile percentile stretch of its dB values (1st–99th percentile of the valid pixels, clipped).
 
 Masks are int64 H×W: 0 background, 1 building, 255 ignored (padding added by a crop, or so marked in a PNG).
 PNG masks hold 0/1 (255 = ignore); PNGs holding only 0 and 255 are ambiguous (a 0/255 binary mask, or all-ignore?),
@@ -30,196 +25,26 @@ import json
 import logging
 import os
 import random
-import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from sarhub.data.imageio import check_finite, read_raster, to_unit_range
+from sarhub.data.georef import rasterize_geojson, read_georef
+from sarhub.data.imageio import read_raster
+from sarhub.data.radiometry import db_stretch, intensity_db, select_polarisation, to_unit
+from sarhub.data.segmentation_transforms import IGNORE_INDEX, Transform
 from sarhub.errors import DataError
 
 log = logging.getLogger(__name__)
 
-IGNORE_INDEX = 255
 CLASSES = ("background", "building")
-SN6_BANDS = ("HH", "HV", "VH", "VV")
 SPLIT_FRACTION = 0.7  # paper: 7:3 random split of the labelled tiles (train : test)
 SPLITS = ("train", "test", "all")
 MASK_FORMATS = ("auto", "01", "0255")
 SCALES = ("unit", "db", "linear")
-
-Transform = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
-
-
-# --- georeferencing and rasterisation ---------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class GeoRef:
-    """A GeoTIFF's affine map pixel (col, row) -> model (x, y), corner-of-pixel convention, and its EPSG code."""
-
-    affine: tuple[float, float, float, float, float, float]  # x = a·col + b·row + c ; y = d·col + e·row + f
-    epsg: int | None
-
-    def to_pixel(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        a, b, c, d, e, f = self.affine
-        det = a * e - b * d
-        dx, dy = x - c, y - f
-        return (e * dx - b * dy) / det, (a * dy - d * dx) / det
-
-
-def _geokeys(directory: Sequence[int]) -> dict[int, int]:
-    """Inline SHORT values of a GeoKeyDirectoryTag: header (1, 1, 0, N), then N × (key, location, count, value)."""
-    keys = {}
-    n = int(directory[3]) if len(directory) >= 4 else 0
-    for i in range(n):
-        key, location, _, value = (int(v) for v in directory[4 + 4 * i: 8 + 4 * i])
-        if location == 0:
-            keys[key] = value
-    return keys
-
-
-def read_georef(path: str | Path) -> GeoRef | None:
-    """The tile's geotransform from its GeoTIFF tags, or None when it has none."""
-    import tifffile
-
-    try:
-        with tifffile.TiffFile(path) as tif:
-            tags = {tag.code: tag.value for tag in tif.pages[0].tags.values()}
-    except Exception as exc:
-        raise DataError(path, f"cannot be read as a GeoTIFF ({type(exc).__name__}: {exc})") from exc
-    keys = _geokeys(tags.get(34735, ()))
-    epsg = keys.get(3072) or keys.get(2048)  # ProjectedCSTypeGeoKey, else GeographicTypeGeoKey
-    if 34264 in tags:  # ModelTransformationTag: 4×4 row-major
-        m = [float(v) for v in tags[34264]]
-        affine = (m[0], m[1], m[3], m[4], m[5], m[7])
-    elif 33922 in tags and 33550 in tags:  # ModelTiepointTag (i, j, k, X, Y, Z) + ModelPixelScaleTag (sx, sy, sz)
-        i, j, _, x0, y0, _ = (float(v) for v in tags[33922][:6])
-        sx, sy = float(tags[33550][0]), float(tags[33550][1])
-        affine = (sx, 0.0, x0 - i * sx, 0.0, -sy, y0 + j * sy)
-    else:
-        return None
-    if keys.get(1025) == 2:  # RasterPixelIsPoint: the tie point is a pixel centre; shift to the corner convention
-        a, b, c, d, e, f = affine
-        affine = (a, b, c - 0.5 * (a + b), d, e, f - 0.5 * (d + e))
-    if affine[0] * affine[4] - affine[1] * affine[3] == 0:
-        raise DataError(path, "degenerate geotransform (zero pixel size)")
-    return GeoRef(affine, epsg)
-
-
-def lonlat_to_utm(lon: np.ndarray, lat: np.ndarray, zone: int, south: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """WGS84 longitude/latitude (degrees) to UTM easting/northing (m), Transverse Mercator series (Snyder 1987)."""
-    a, f, k0 = 6378137.0, 1 / 298.257223563, 0.9996
-    e2 = f * (2 - f)
-    ep2 = e2 / (1 - e2)
-    phi, lam = np.radians(lat), np.radians(lon - (zone * 6 - 183))
-    n = a / np.sqrt(1 - e2 * np.sin(phi) ** 2)
-    t, c = np.tan(phi) ** 2, ep2 * np.cos(phi) ** 2
-    aa = np.cos(phi) * lam
-    m = a * ((1 - e2 / 4 - 3 * e2**2 / 64 - 5 * e2**3 / 256) * phi
-             - (3 * e2 / 8 + 3 * e2**2 / 32 + 45 * e2**3 / 1024) * np.sin(2 * phi)
-             + (15 * e2**2 / 256 + 45 * e2**3 / 1024) * np.sin(4 * phi)
-             - (35 * e2**3 / 3072) * np.sin(6 * phi))
-    x = k0 * n * (aa + (1 - t + c) * aa**3 / 6 + (5 - 18 * t + t**2 + 72 * c - 58 * ep2) * aa**5 / 120) + 500000.0
-    y = k0 * (m + n * np.tan(phi) * (aa**2 / 2 + (5 - t + 9 * c + 4 * c**2) * aa**4 / 24
-                                     + (61 - 58 * t + t**2 + 600 * c - 330 * ep2) * aa**6 / 720))
-    return x, y + (10_000_000.0 if south else 0.0)
-
-
-def _geojson_epsg(doc: dict) -> int | None:
-    name = str(((doc.get("crs") or {}).get("properties") or {}).get("name", ""))
-    if not name:
-        return None
-    if "CRS84" in name.upper():
-        return 4326
-    found = re.search(r"(\d{4,5})\s*$", name)
-    return int(found.group(1)) if found else None
-
-
-def _polygons(geometry: dict | None, path: Path) -> list[list[np.ndarray]]:
-    """Rings (exterior first, then holes) of every polygon in a GeoJSON geometry; non-areal geometry is an error."""
-    if not geometry:
-        return []
-    kind, coords = geometry.get("type"), geometry.get("coordinates")
-    try:
-        if kind == "Polygon":
-            return [[np.asarray(ring, dtype=np.float64)[:, :2] for ring in coords]]
-        if kind == "MultiPolygon":
-            return [[np.asarray(ring, dtype=np.float64)[:, :2] for ring in poly] for poly in coords]
-        if kind == "GeometryCollection":
-            return [p for g in geometry.get("geometries", []) for p in _polygons(g, path)]
-    except (TypeError, IndexError, ValueError) as exc:
-        raise DataError(path, f"malformed {kind} coordinates ({exc})") from exc
-    raise DataError(path, f"building footprints must be Polygon/MultiPolygon, found {kind!r}")
-
-
-def rasterize(polygons: Sequence[Sequence[np.ndarray]], shape: tuple[int, int]) -> np.ndarray:
-    """uint8 mask of the pixels whose centres lie inside a polygon (holes cut out); rings in pixel (col, row) units
-    with pixel (0, 0) spanning [0, 1)², the GDAL/rasterio "area" convention (all_touched=False)."""
-    from skimage.draw import polygon as fill
-
-    cover = np.zeros(shape, dtype=np.int16)
-    for rings in polygons:
-        for k, ring in enumerate(rings):
-            if len(ring) < 3:
-                continue
-            rr, cc = fill(ring[:, 1] - 0.5, ring[:, 0] - 0.5, shape)  # skimage vertices sit on pixel centres
-            cover[rr, cc] += 1 if k == 0 else -1
-    return (cover > 0).astype(np.uint8)
-
-
-def rasterize_geojson(path: str | Path, shape: tuple[int, int], georef: GeoRef | None) -> np.ndarray:
-    """Building mask (uint8 0/1) of a footprint GeoJSON on a tile of `shape` with geotransform `georef`."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(path, "building GeoJSON not found (and no prepared mask PNG in masks/)")
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(path, f"not valid GeoJSON ({exc})") from exc
-    if not isinstance(doc, dict) or not isinstance(doc.get("features", []), list):
-        raise DataError(path, "not a GeoJSON FeatureCollection")
-    polygons = [p for feature in doc.get("features", []) for p in _polygons((feature or {}).get("geometry"), path)]
-    if not polygons:
-        return np.zeros(shape, dtype=np.uint8)
-    if georef is not None:
-        polygons = _to_pixels(polygons, georef, _geojson_epsg(doc), path)
-    return rasterize(polygons, shape)
-
-
-def _to_pixels(polygons: list[list[np.ndarray]], georef: GeoRef, epsg: int | None, path: Path
-               ) -> list[list[np.ndarray]]:
-    """Map rings from the GeoJSON's CRS to tile pixels: lon/lat is projected to the tile's UTM zone first."""
-    allxy = np.concatenate([ring for rings in polygons for ring in rings])
-    looks_lonlat = bool(np.all(np.abs(allxy[:, 0]) <= 180) and np.all(np.abs(allxy[:, 1]) <= 90))
-    tile_geographic = georef.epsg == 4326 or abs(georef.affine[2]) <= 360
-    lonlat = epsg == 4326 or (epsg is None and looks_lonlat and not tile_geographic)
-    if epsg not in (None, 4326) and georef.epsg is not None and epsg != georef.epsg:
-        raise DataError(path, f"GeoJSON CRS EPSG:{epsg} differs from the tile's EPSG:{georef.epsg}")
-    project = None
-    if lonlat and not tile_geographic:
-        code = georef.epsg or 0
-        if not (32601 <= code <= 32660 or 32701 <= code <= 32760):
-            raise DataError(path, f"longitude/latitude footprints need a UTM tile (EPSG:326xx/327xx), tile has "
-                                  f"EPSG:{georef.epsg}; reproject the GeoJSON to the tile's CRS")
-        zone, south = code % 100, code >= 32701
-
-        def project(ring: np.ndarray) -> np.ndarray:
-            return np.stack(lonlat_to_utm(ring[:, 0], ring[:, 1], zone, south), axis=1)
-
-    out = []
-    for rings in polygons:
-        mapped = []
-        for ring in rings:
-            xy = project(ring) if project is not None else ring
-            col, row = georef.to_pixel(xy[:, 0], xy[:, 1])
-            mapped.append(np.stack([col, row], axis=1))
-        out.append(mapped)
-    return out
 
 
 # --- images and masks -------------------------------------------------------------------------------------------
@@ -232,63 +57,6 @@ def _chw(array: np.ndarray, path: Path) -> np.ndarray:
     if array.shape[-1] <= 4 < array.shape[0]:  # H×W×C -> C×H×W
         array = np.moveaxis(array, -1, 0)
     return array
-
-
-def db_stretch(db: np.ndarray, valid: np.ndarray | None = None, percentiles: tuple[float, float] = (1.0, 99.0)
-               ) -> np.ndarray:
-    """Per-channel percentile stretch of C×H×W dB values to float32 [0, 1]; pixels outside `valid` become 0."""
-    out = np.zeros(db.shape, dtype=np.float32)
-    for c in range(db.shape[0]):
-        values = db[c] if valid is None else db[c][valid]
-        if values.size == 0:
-            continue
-        lo, hi = np.percentile(values, percentiles)
-        scaled = (db[c] - lo) / (hi - lo) if hi > lo else np.zeros_like(db[c])
-        out[c] = np.clip(scaled, 0.0, 1.0)
-        if valid is not None:
-            out[c][~valid] = 0.0
-    return out
-
-
-def intensity_db(raw: np.ndarray, scale: str, path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """C×H×W stored intensity ("db" or "linear") as float64 dB, and the H×W valid mask (not 0 in every band:
-    SN6 no-data, which stays 0 in dB)."""
-    check_finite(raw, path)
-    valid = np.any(raw != 0, axis=0)
-    if scale == "db":
-        return raw.astype(np.float64), valid
-    if raw.min() < 0:
-        raise DataError(path, "linear intensity cannot be negative (is it dB? use scale='db')")
-    return 10.0 * np.log10(np.maximum(raw.astype(np.float64), 1e-10)) * (raw != 0), valid
-
-
-def to_unit(array: np.ndarray, scale: str, path: Path, percentiles: tuple[float, float] = (1.0, 99.0)) -> np.ndarray:
-    """C×H×W stored values to float32 [0, 1]: "unit" = storage convention (uint8/uint16/float in [0, 1]),
-    "db" = dB values percentile-stretched, "linear" = linear intensity converted to dB, then stretched."""
-    if scale == "unit":
-        return to_unit_range(array, path)
-    db, valid = intensity_db(array, scale, path)
-    return db_stretch(db, valid, percentiles)
-
-
-def select_polarisation(db: np.ndarray, polarisation: str | Sequence[str], path: Path) -> np.ndarray:
-    """Bands of a 4-band HH/HV/VH/VV dB tile: names select bands, "span" is the mean linear intensity in dB."""
-    if db.shape[0] != len(SN6_BANDS):
-        raise DataError(path, f"expected {len(SN6_BANDS)} bands ({'/'.join(SN6_BANDS)}), found {db.shape[0]}")
-    names = [polarisation] if isinstance(polarisation, str) else list(polarisation)
-    channels = []
-    nodata = np.all(db == 0, axis=0)
-    for name in names:
-        key = name.upper()
-        if key == "SPAN":
-            span = 10.0 * np.log10(np.maximum(np.mean(10.0 ** (db.astype(np.float64) / 10.0), axis=0), 1e-10))
-            span[nodata] = 0.0
-            channels.append(span)
-        elif key in SN6_BANDS:
-            channels.append(db[SN6_BANDS.index(key)].astype(np.float64))
-        else:
-            raise ValueError(f"unknown polarisation {name!r}; choose span or one of {', '.join(SN6_BANDS)}")
-    return np.stack(channels)
 
 
 def load_mask(path: str | Path, mask_format: str = "auto") -> np.ndarray:
@@ -527,73 +295,3 @@ class SegmentationFolder(_SegmentationDataset):
         if self.grey and image.shape[0] > 1:
             image = image.mean(axis=0, keepdims=True)
         return image, load_mask(self.mask_path(stem), self.mask_format)
-
-
-# --- training augmentation --------------------------------------------------------------------------------------
-
-class JointCompose:
-    """Apply (image, mask) transforms in order, e.g. a letterbox to the input size, then TrainAugment."""
-
-    def __init__(self, *transforms: Transform):
-        self.transforms = transforms
-
-    def __call__(self, image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        for transform in self.transforms:
-            image, mask = transform(image, mask)
-        return image, mask
-
-
-class TrainAugment:
-    """MMSegmentation's training pipeline (the authors' setup), jointly on image (C×H×W) and mask (H×W):
-
-    RandomResize by a ratio in `ratio_range` (bilinear image, nearest mask) -> RandomCrop `crop_size` (re-drawn up to
-    10 times while one class covers more than `cat_max_ratio` of it) with padding (image 0, mask 255) when smaller
-    -> horizontal flip (p=0.5) -> PhotoMetricDistortion restricted to grey levels: brightness ±32/255 and contrast
-    ×[0.5, 1.5], each with p=0.5, clipped to [0, 1]. Randomness comes from torch's generator (seeded per worker).
-    """
-
-    def __init__(self, crop_size: int | tuple[int, int] = 512, ratio_range: tuple[float, float] = (0.5, 2.0),
-                 flip_prob: float = 0.5, brightness: float = 32 / 255, contrast: tuple[float, float] = (0.5, 1.5),
-                 cat_max_ratio: float = 0.75):
-        self.crop = (crop_size, crop_size) if isinstance(crop_size, int) else tuple(crop_size)
-        self.ratio_range, self.flip_prob = ratio_range, flip_prob
-        self.brightness, self.contrast, self.cat_max_ratio = brightness, contrast, cat_max_ratio
-
-    @staticmethod
-    def _uniform(lo: float, hi: float) -> float:
-        return lo + (hi - lo) * torch.rand(()).item()
-
-    def __call__(self, image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h, w = mask.shape
-        ratio = self._uniform(*self.ratio_range)
-        size = (max(1, int(h * ratio + 0.5)), max(1, int(w * ratio + 0.5)))
-        image = F.interpolate(image[None], size=size, mode="bilinear", align_corners=False)[0]
-        mask = F.interpolate(mask[None, None].float(), size=size, mode="nearest")[0, 0].long()
-        ch, cw = self.crop
-        pad_h, pad_w = max(ch - size[0], 0), max(cw - size[1], 0)
-        if pad_h or pad_w:
-            image = F.pad(image, (0, pad_w, 0, pad_h), value=0.0)
-            mask = F.pad(mask, (0, pad_w, 0, pad_h), value=IGNORE_INDEX)
-        y, x = self._crop_origin(mask, ch, cw)
-        image, mask = image[:, y:y + ch, x:x + cw], mask[y:y + ch, x:x + cw]
-        if torch.rand(()).item() < self.flip_prob:
-            image, mask = image.flip(-1), mask.flip(-1)
-        if torch.rand(()).item() < 0.5:
-            image = image + self._uniform(-self.brightness, self.brightness)
-        if torch.rand(()).item() < 0.5:
-            image = image * self._uniform(*self.contrast)
-        return image.clamp(0.0, 1.0).contiguous(), mask.contiguous()
-
-    def _crop_origin(self, mask: torch.Tensor, ch: int, cw: int) -> tuple[int, int]:
-        h, w = mask.shape
-        for _ in range(10):
-            y = int(torch.randint(h - ch + 1, ()).item())
-            x = int(torch.randint(w - cw + 1, ()).item())
-            if self.cat_max_ratio >= 1.0:
-                break
-            crop = mask[y:y + ch, x:x + cw]
-            counts = torch.bincount(crop[crop != IGNORE_INDEX].flatten())
-            counts = counts[counts > 0]
-            if len(counts) > 1 and counts.max().item() / counts.sum().item() < self.cat_max_ratio:
-                break
-        return y, x

@@ -27,7 +27,8 @@ from sarhub.cli import (
 )
 from sarhub.data.coco_masks import CocoMasks, Letterbox, validation_split
 from sarhub.data.detection import subset_groups
-from sarhub.data.segmentation import JointCompose, SegmentationFolder, SpaceNet6, TrainAugment
+from sarhub.data.segmentation import SegmentationFolder, SpaceNet6
+from sarhub.data.segmentation_transforms import JointCompose, TrainAugment
 from sarhub.data.synthetic.urban import simulated_spacenet6_root
 from sarhub.distributed import DistEnv, ShardSampler, barrier, cleanup, init_distributed, wrap_ddp
 from sarhub.engine import fit

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sarhub.data.segmentation import rasterize
+from sarhub.data.rasterize import rasterize
 from sarhub.data.synthetic.scenes import cached_simulation
 from sarhub.data.synthetic.speckle import smooth_field, speckle, textured_reflectivity, to_db
 
