@@ -130,7 +130,7 @@ def test_pickled_code_is_refused(tmp_path):
 
 
 def test_weights_flag_refuses_a_partial_file_unless_allow_partial(tmp_path):
-    from scripts import run_script
+    from helpers.scripts import run_script
 
     state = create_model("resnet18").state_dict()
     del state["layer4.1.conv2.weight"]

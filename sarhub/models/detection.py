@@ -23,6 +23,7 @@ from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.ops.feature_pyramid_network import FeaturePyramidNetwork, LastLevelP6P7
 
 from sarhub.backbones import FeatureBackbone, create_backbone
+from sarhub.optim import decays
 
 # The seven backbones of Table 7.
 DETECTION_BACKBONES = ("resnet18", "resnet50", "resnet101", "senet50", "densenet121", "swin_t", "swin_b")
@@ -63,6 +64,12 @@ class SarFCOS(FCOS):
         return super().compute_loss(targets, head_outputs, anchors, num_anchors_per_level)
 
 
+def frozen_bn_by_default(weights: str | Path | None) -> bool:
+    """BatchNorm is frozen when the backbone starts from weights (MMDetection's `norm_eval`: small detection batches
+    would spoil pre-trained statistics) and trained when it starts from scratch."""
+    return weights is not None and str(weights).lower() != "scratch"
+
+
 def build_fcos(
     backbone_name: str,
     num_classes: int = 1,
@@ -88,7 +95,7 @@ def build_fcos(
     """
     body = create_backbone(backbone_name, in_chans=1, weights=weights, out_indices=(1, 2, 3),
                            img_size=img_size or min_size, weights_dir=weights_dir, allow_partial=allow_partial)
-    if freeze_bn if freeze_bn is not None else (weights is not None and str(weights).lower() != "scratch"):
+    if freeze_bn if freeze_bn is not None else frozen_bn_by_default(weights):
         from timm.layers import freeze_batch_norm_2d
 
         body.model = freeze_batch_norm_2d(body.model)
@@ -119,8 +126,7 @@ def param_groups(model: FCOS, lr: float, weight_decay: float, bias_lr_mult: floa
     for name, param in model.named_parameters():
         if not param.requires_grad:
             continue
-        kind = "bias" if name.endswith(".bias") else ("no_decay" if param.ndim <= 1 or "relative_position" in name
-                                                      else "decay")
+        kind = "bias" if name.endswith(".bias") else ("decay" if decays(name, param) else "no_decay")
         groups.setdefault((name.startswith("backbone.body."), kind), []).append(param)
     out = []
     for (in_backbone, kind), params in groups.items():

@@ -29,7 +29,7 @@ from sarhub.distributed import DistEnv, ShardSampler, all_gather_objects, barrie
 from sarhub.engine import fit
 from sarhub.errors import DataError
 from sarhub.metrics.detection import coco_evaluate, detections_to_coco, select_images
-from sarhub.models.detection import build_fcos, param_groups
+from sarhub.models.detection import build_fcos, frozen_bn_by_default, param_groups
 from sarhub.paper import TABLE7, init_label
 from sarhub.schedules import warmup_step_decay
 
@@ -223,7 +223,7 @@ def test(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         test_set = open_split(run, "test", False)
         dataset, data = run.dataset, run.data_root or "simulator"
     groups = subset_groups(test_set.records, lists)
-    freeze = {"auto": run.weights not in (None, "scratch"), "yes": True, "no": False}[run.freeze_bn]
+    freeze = {"auto": frozen_bn_by_default(run.weights), "yes": True, "no": False}[run.freeze_bn]
     model = build_fcos(run.model, run.num_classes, min_size=run.min_size, max_size=run.max_size, freeze_bn=freeze)
     model.load_state_dict(state["model"])
     model.to(env.device)

@@ -5,8 +5,8 @@ import sys
 
 import numpy as np
 import pytest
+from helpers.scripts import run_script
 from PIL import Image
-from scripts import run_script
 
 
 def write_png(path, rng, size):

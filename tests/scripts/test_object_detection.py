@@ -2,8 +2,8 @@
 import sys
 
 import pytest
-from scripts import run_script
-from ssdd_fixture import write_ssdd_like
+from helpers.scripts import run_script
+from helpers.ssdd_fixture import write_ssdd_like
 
 from sarhub.checkpoints import load_checkpoint
 
@@ -12,18 +12,6 @@ TINY = ["--sim-train", "8", "--sim-test", "4", "--batch-size", "4", "--workers",
 
 def run(args, tmp_path, check=True):
     return run_script("object_detection", args, tmp_path, check)
-
-
-@pytest.mark.slow
-def test_train_and_test_on_simulated_ships(tmp_path):
-    out = tmp_path / "run"
-    run([sys.executable, "train.py", *TINY, "--epochs", "1", "--output", str(out)], tmp_path)
-    state = load_checkpoint(out / "checkpoint_last.pth")
-    assert {"AP", "AP50"} <= set(state["history"][0]) and state["args"]["clip_grad"] == 35.0
-    proc = run([sys.executable, "test.py", "--checkpoint", str(out / "checkpoint_last.pth"), "--init", "TSX",
-                "--results", str(tmp_path / "results"), "--images", "2"], tmp_path)
-    assert "AP50" in proc.stdout and (out / "detections_test.png").stat().st_size > 1000
-    assert "| resnet18 | TSX | simulated | all | 4 | simulator | 1 |" in (tmp_path / "results.md").read_text()
 
 
 @pytest.mark.slow

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 import torch
+from helpers.ssdd_fixture import H, W, write_ssdd_like
 from matplotlib.path import Path as MplPath
-from ssdd_fixture import H, W, write_ssdd_like
 
 from sarhub.data.coco_masks import (
     CocoMasks,

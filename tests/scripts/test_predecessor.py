@@ -5,12 +5,17 @@ import sys
 import numpy as np
 import pytest
 import torch
+from helpers.scripts import SCENE_TINY as TINY
+from helpers.scripts import run_script
 from PIL import Image
-from test_scene_training import TINY, run
 
 from sarhub.checkpoints import load_checkpoint
 from sarhub.classification import log_transform
 from sarhub.metrics.classification import classification_report, majority_vote
+
+
+def run(args, tmp_path, check=True):
+    return run_script("SAR_scene_classification", args, tmp_path, check)
 
 
 def test_majority_vote_on_hand_made_predictions():

@@ -3,7 +3,7 @@ import csv
 import sys
 
 import pytest
-from scripts import run_script
+from helpers.scripts import run_script
 
 
 @pytest.mark.slow

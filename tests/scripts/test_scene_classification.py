@@ -6,12 +6,10 @@ import sys
 import numpy as np
 import pytest
 import torch
-from scripts import kill_when, run_script
+from helpers.scripts import SCENE_TINY as TINY
+from helpers.scripts import kill_when, run_script
 
 from sarhub.checkpoints import load_checkpoint
-
-TINY = ["--sim-classes", "3", "--sim-per-class", "12", "--img-size", "32", "--batch-size", "8", "--workers", "0",
-        "--model", "resnet18"]
 
 
 def run(args, tmp_path, check=True):
@@ -54,19 +52,6 @@ def test_run_killed_from_outside_with_two_workers_resumes_to_identical_tensors(t
         assert torch.equal(value, other), key
     assert len((tmp_path / "cut" / "log.csv").read_text().splitlines()) == 4  # header + 3 epochs, no duplicates
     assert not list((tmp_path / "cut").glob(".*.tmp*"))
-
-
-@pytest.mark.slow
-def test_test_script_reports_gamma_robustness_and_appends_row(tmp_path):
-    out = tmp_path / "run"
-    run([sys.executable, "train.py", *TINY, "--epochs", "1", "--output", str(out)], tmp_path)
-    results = tmp_path / "results"
-    proc = run([sys.executable, "test.py", "--checkpoint", str(out / "checkpoint_last.pth"), "--gamma",
-                "0.95,1.0,1.05", "--results", str(results), "--workers", "0"], tmp_path)
-    assert "variance of accuracy" in proc.stdout
-    table = results.with_suffix(".md").read_text()
-    assert "| resnet18 | TSX | simulator |" in table
-    assert (out / "confusion_test.png").stat().st_size > 1000
 
 
 def test_corrupt_data_gives_one_line_error_and_keeps_checkpoints(tmp_path):

@@ -7,8 +7,8 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from helpers.ssdd_fixture import write_ssdd_like
 from PIL import Image
-from ssdd_fixture import write_ssdd_like
 
 from sarhub.data.detection import (
     CocoDetection,

@@ -306,11 +306,11 @@ def test_simulated_spacenet6_round_trip(tmp_path):
 
 
 def test_simulator_masks_match_the_old_rasteriser(tmp_path):
-    # tests/data/spacenet6_sim_masks_old.npz: the reader's masks of the first 8 tiles of the embedded default
+    # tests/fixtures/spacenet6_sim_masks_old.npz: the reader's masks of the first 8 tiles of the embedded default
     # (128 px, seed 0) from the code before rasterio/pyproj (tifffile geokeys, scikit-image polygon fill, commit
     # 34c26c5). Measured difference: 0 pixels (60 tiles: 0 of 157 871 building pixels; in lon/lat, 22 pixels
     # moved by the old series' ≤ 0.5 mm error, 0 with pyproj); a tie-rule change in GDAL may move a pixel or two.
-    ref = np.load(Path(__file__).parent / "data" / "spacenet6_sim_masks_old.npz")
+    ref = np.load(Path(__file__).parents[1] / "fixtures" / "spacenet6_sim_masks_old.npz")
     old = np.unpackbits(ref["packed"])[:int(np.prod(ref["shape"]))].reshape(ref["shape"])
     data = SpaceNet6(write_spacenet6_like(tmp_path, n_tiles=8, size=128, seed=0), split="all")
     new = np.stack([data[next(i for i, s in enumerate(data.stems) if s.endswith(f"tile_{1000 + k}"))]["mask"].numpy()

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tifffile
 import torch
-from scripts import run_script
+from helpers.scripts import run_script
 
 from sarhub.data.sen12ms import IGNORE_INDEX, SEN12MSDataset, partner_path, split_files, to_labels
 from sarhub.data.synthetic.sar_optical import write_sen12ms

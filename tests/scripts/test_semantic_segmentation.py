@@ -3,10 +3,9 @@ input in one line."""
 import sys
 
 import numpy as np
-import pytest
+from helpers.scripts import run_script
+from helpers.ssdd_fixture import write_ssdd_like
 from PIL import Image
-from scripts import run_script
-from ssdd_fixture import write_ssdd_like
 
 from sarhub.checkpoints import load_checkpoint
 
@@ -15,23 +14,6 @@ TINY = ["--sim-tiles", "10", "--crop-size", "64", "--batch-size", "2", "--worker
 
 def run(args, tmp_path, check=True):
     return run_script("semantic_segmentation", args, tmp_path, check)
-
-
-@pytest.mark.slow
-def test_train_then_test_writes_checkpoint_table_row_and_panel(tmp_path):
-    out = tmp_path / "run"
-    run([sys.executable, "train.py", *TINY, "--iterations", "4", "--eval-interval", "2", "--output", str(out)], tmp_path)
-    state = load_checkpoint(out / "checkpoint_last.pth")
-    assert state["epoch"] == 2 and state["args"]["output_stride"] == 8
-    assert {"cpa_building", "miou", "mean_precision", "mean_recall"} <= set(state["history"][-1])
-    results = tmp_path / "results"
-    proc = run([sys.executable, "test.py", "--checkpoint", str(out / "checkpoint_last.pth"), "--panel", "2",
-                "--results", str(results), "--init", "TSX"], tmp_path)
-    assert "mIoU" in proc.stdout
-    row = results.with_suffix(".md").read_text().splitlines()[-1]
-    assert row.startswith("| resnet18 | TSX | spacenet6 | building | all | 3 | simulator | 4 |")
-    assert "53.04/64.48/74.42/74.74" in row
-    assert (out / "panel_test.png").stat().st_size > 1000
 
 
 def test_mask_of_wrong_size_is_one_line_error(tmp_path):

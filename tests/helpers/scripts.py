@@ -6,7 +6,10 @@ import signal
 import subprocess
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
+# a scene-classification run of seconds: 3 simulated classes × 12 chips of 32 px
+SCENE_TINY = ["--sim-classes", "3", "--sim-per-class", "12", "--img-size", "32", "--batch-size", "8", "--workers",
+              "0", "--model", "resnet18"]
 
 
 def script_env(tmp_path: Path) -> dict:
