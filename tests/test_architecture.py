@@ -113,3 +113,17 @@ def test_import_graph_has_no_cycle():
 
     for module in sorted(modules):
         visit(module, ())
+
+
+def test_no_function_local_sarhub_imports():
+    """An import inside a function hides a dependency (or dodges a cycle); only the package's lazy entry points
+    (PEP 562 in sarhub/__init__.py) and `__main__` blocks import late."""
+    late = []
+    for path in (REPO / "sarhub").rglob("*.py"):
+        if path == REPO / "sarhub" / "__init__.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                late += [f"{path.relative_to(REPO)}:{n.lineno}" for n in ast.walk(node)
+                         if isinstance(n, ast.ImportFrom) and (n.module or "").split(".")[0] == "sarhub"]
+    assert late == []

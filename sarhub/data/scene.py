@@ -27,6 +27,7 @@ import torch
 from torch.utils.data import Dataset
 
 from sarhub.data.imageio import IMAGE_EXTENSIONS, check_finite, minmax, read_raster, to_unit_range
+from sarhub.data.synthetic.scenes import simulated_scene_root
 from sarhub.data.tsx_slc import TSXSLCDataset, is_tsx_slc
 from sarhub.errors import DataError
 
@@ -425,8 +426,6 @@ def open_scene_split(dataset: str, data_root: str | None, split: str, transform:
     if data_root is None:
         if dataset not in SCENE_DATASETS:
             raise DataError(None, f"--dataset {dataset} needs --data-root (the simulator imitates TSX, BEN and OSU)")
-        from sarhub.data.synthetic.scenes import simulated_scene_root
-
         root = simulated_scene_root(dataset, sim_classes, sim_per_class, sim_size, seed)
         return SceneDataset(root, split, transform, seed, cache=True, split_dir=root, classes=classes)
     root = Path(data_root)

@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sarhub.backbones import FeatureBackbone
+
 ENTROPY_C = 0.5 * math.log(2 * math.pi * math.e)
 B_VALUES = (0.25, 0.3, 0.4, 0.5)
 
@@ -32,8 +34,6 @@ def feature_extractor(model: nn.Module, layer: str | None = None) -> Callable[[t
     Default for classifiers: the last feature map before pooling (timm's forward_features), as the authors used
     ResNet-50's layer4.
     """
-    from sarhub.backbones import FeatureBackbone
-
     if isinstance(model, FeatureBackbone):
         return lambda x: model(x)[-1]
     if layer is None:

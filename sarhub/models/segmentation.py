@@ -19,6 +19,7 @@ from torchvision.models.segmentation.deeplabv3 import DeepLabHead
 from torchvision.models.segmentation.fcn import FCNHead
 
 from sarhub.backbones import FeatureBackbone, create_backbone, resolve_name
+from sarhub.data.coco_masks import letterbox_image, letterbox_size
 
 AUX_WEIGHT = 0.4
 ASPP_RATES = (12, 24, 36)
@@ -73,8 +74,6 @@ def predict_logits(model: nn.Module, images: Sequence[torch.Tensor], input_size:
     padding off the logits and resize them back bilinearly; None feeds images as they are (one batch when they
     share a shape, else one by one).
     """
-    from sarhub.data.coco_masks import letterbox_image, letterbox_size
-
     model.eval()
     device = next(model.parameters()).device
     if input_size is None:

@@ -20,6 +20,7 @@ from sarhub.classification import (
     train_classifier,
 )
 from sarhub.cli import common_parser, load_run, parse_args, report_result, test_parser, to_config, use_defaults
+from sarhub.data.synthetic.targets import simulated_mstar_root
 from sarhub.data.targets import (
     FUSARShipDataset,
     MSTARDataset,
@@ -111,8 +112,6 @@ def open_datasets(run, out: Path):
     if run.dataset == "mstar":
         root = run.data_root
         if root is None and not run.train_dir:
-            from sarhub.data.synthetic.targets import simulated_mstar_root
-
             root = simulated_mstar_root(run.sim_per_class, run.sim_per_class, seed=0)
         size = run.img_size if run.img_size != run.crop else None
         train_tf, test_tf = translation_windows(run.random_crop)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from sarhub.data.synthetic.scenes import cached_simulation
 from sarhub.data.synthetic.speckle import rotated_rect, speckle, textured_reflectivity
 
 SOC_CLASSES = ("2S1", "BMP2", "BRDM2", "BTR60", "BTR70", "D7", "T62", "T72", "ZIL131", "ZSU234")
@@ -95,7 +96,5 @@ def write_mstar_folders(root: str | Path, n_train: int = 40, n_test: int = 40, s
 
 def simulated_mstar_root(n_train: int = 40, n_test: int = 40, seed: int = 0) -> Path:
     """The embedded default target-recognition set, written once under the cache folder."""
-    from sarhub.data.synthetic.scenes import cached_simulation
-
     params = {"n_train": n_train, "n_test": n_test, "seed": seed, "version": 1}
     return cached_simulation("mstar", params, lambda root: write_mstar_folders(root, n_train, n_test, seed=seed))
