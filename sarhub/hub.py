@@ -2,8 +2,8 @@
 
 A name such as "senet50-tsx" is looked up in the manifest shipped inside the package (sarhub/hub_manifest.json)
 overlaid by the user's own registrations ($SARHUB_MANIFEST, default ~/.cache/sarhub/manifest.json). Its file is
-searched in: the `weights_dir` argument, $SARHUB_WEIGHTS, the checkout's weights/ folder (files committed with the
-repository load on a fresh clone) and ~/.cache/sarhub/weights. A file loads only if its sha256 matches the manifest;
+searched in: the `weights_dir` argument, $SARHUB_WEIGHTS, the checkout's weights/files/ folder (files committed with
+the repository load on a fresh clone) and ~/.cache/sarhub/weights. A file loads only if its sha256 matches the manifest;
 an entry without one (the authors' release until you convert it) is refused. Files are safetensors only, and carry
 the entry and its input contract in their metadata.
 
@@ -155,7 +155,7 @@ def search_dirs(weights_dir: str | Path | None = None) -> list[Path]:
     if os.environ.get("SARHUB_WEIGHTS"):
         dirs.append(Path(os.environ["SARHUB_WEIGHTS"]))
     if (REPO / "hubconf.py").is_file():  # running from a checkout: its committed weights
-        dirs.append(REPO / "weights")
+        dirs.append(REPO / "weights" / "files")
     return dirs + [user_dir() / "weights"]
 
 

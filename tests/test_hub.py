@@ -163,7 +163,7 @@ def test_manifest_ships_as_package_data_with_complete_contracts():
 
 
 def test_committed_file_loads_on_a_fresh_clone(tmp_path):
-    """A file committed under weights/ with its packaged manifest entry loads on a fresh clone: no download, no
+    """A file committed under weights/files/ with its packaged manifest entry loads on a fresh clone: no download, no
     registration, no environment variables."""
     clone = tmp_path / "clone"
     shutil.copytree(REPO / "sarhub", clone / "sarhub", ignore=shutil.ignore_patterns("__pycache__"))
@@ -172,7 +172,7 @@ def test_committed_file_loads_on_a_fresh_clone(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SARHUB_")}
     env.update(PYTHONPATH=str(clone), HOME=str(tmp_path / "fresh_home"), OMP_NUM_THREADS="1")
     subprocess.run([sys.executable, "-m", "sarhub.hub", "export", "--checkpoint", str(ckpt), "--name",
-                    "resnet18-tsxslc", "--out-dir", str(clone / "weights"), "--manifest",
+                    "resnet18-tsxslc", "--out-dir", str(clone / "weights" / "files"), "--manifest",
                     str(clone / "sarhub" / "hub_manifest.json"), "--amplitude-scale", "2000", "--pretraining",
                     "TSX-SLC"],
                    check=True, env=env, cwd=tmp_path)
@@ -185,7 +185,7 @@ def test_committed_file_loads_on_a_fresh_clone(tmp_path):
             "sarhub.hub.entry('resnet18-tsxslc')['pretraining'])")
     out = subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=tmp_path, capture_output=True,
                          text=True).stdout
-    assert out.split() == ["2000.0", str(clone / "weights" / "resnet18-tsxslc.safetensors"),
+    assert out.split() == ["2000.0", str(clone / "weights" / "files" / "resnet18-tsxslc.safetensors"),
                            str(clone / "sarhub" / "__init__.py"), "TSX-SLC"]
 
 

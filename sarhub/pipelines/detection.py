@@ -133,6 +133,11 @@ def voc_split(annotations: Path, split: str, fraction: float, seed: int) -> list
     return [stems[i] for i in sorted(chosen)]
 
 
+def bn_frozen(run: DetectionConfig | argparse.Namespace) -> bool:
+    """`--freeze-bn` of a run (its config, or a checkpoint's saved arguments), with auto resolved from its weights."""
+    return {"auto": frozen_bn_by_default(run.weights), "yes": True, "no": False}[run.freeze_bn]
+
+
 @torch.no_grad()
 def predict_detections(model, loader: DataLoader, env: DistEnv, amp: bool = False) -> list[dict]:
     """COCO result dicts (labels as category ids, as `to_coco_gt`) for a whole sharded split, from every rank."""
@@ -175,7 +180,7 @@ def train(cfg: DetectionConfig) -> list[dict]:
     train_set, test_set = open_split(cfg, "train", True), open_split(cfg, "test", False)
     if env.is_main:
         print(f"{cfg.dataset}: {len(train_set)} train / {len(test_set)} test images, classes {train_set.classes}")
-    freeze = {"auto": None, "yes": True, "no": False}[cfg.freeze_bn]
+    freeze = bn_frozen(cfg)
     model = build_fcos(cfg.model, train_set.num_classes, weights=cfg.weights, min_size=cfg.min_size,
                        max_size=cfg.max_size, freeze_bn=freeze, weights_dir=cfg.weights_dir,
                        allow_partial=cfg.allow_partial)
@@ -223,7 +228,7 @@ def test(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         test_set = open_split(run, "test", False)
         dataset, data = run.dataset, run.data_root or "simulator"
     groups = subset_groups(test_set.records, lists)
-    freeze = {"auto": frozen_bn_by_default(run.weights), "yes": True, "no": False}[run.freeze_bn]
+    freeze = bn_frozen(run)
     model = build_fcos(run.model, run.num_classes, min_size=run.min_size, max_size=run.max_size, freeze_bn=freeze)
     model.load_state_dict(state["model"])
     model.to(env.device)
