@@ -6,16 +6,11 @@
 `--dataset X` loads configs/X.yaml (the paper's settings) as defaults; without --data-root configs/simulator.yaml
 makes the run a short CPU job; the command line overrides any of them. The pipeline: sarhub.pipelines.scene.
 """
-from pathlib import Path
-
-from sarhub.cli import run_main
+from sarhub.cli import parse_config, run_main
 from sarhub.pipelines import scene
 
-HERE = Path(__file__).resolve().parent
-
-
 def main(argv=None) -> None:
-    scene.train(scene.parse(argv, HERE / "configs", __doc__.splitlines()[0]))
+    scene.train(parse_config(scene.SceneConfig, argv, __doc__.splitlines()[0]))
 
 
 if __name__ == "__main__":

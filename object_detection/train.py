@@ -12,16 +12,11 @@ configs/ssdd.yaml keeps it CPU-sized, see there). checkpoint_best is chosen on t
 MMDetection runs validate on it: report checkpoint_last (the fixed schedule's end) for an unselected number.
 Without --data-root, configs/simulator.yaml applies. The pipeline: sarhub.pipelines.detection.
 """
-from pathlib import Path
-
-from sarhub.cli import run_main
+from sarhub.cli import parse_config, run_main
 from sarhub.pipelines import detection
 
-HERE = Path(__file__).resolve().parent
-
-
 def main(argv=None) -> None:
-    detection.train(detection.parse(argv, HERE / "configs", __doc__.splitlines()[0]))
+    detection.train(parse_config(detection.DetectionConfig, argv, __doc__.splitlines()[0]))
 
 
 if __name__ == "__main__":

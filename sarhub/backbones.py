@@ -20,7 +20,8 @@ from torch import nn
 
 from sarhub import hub
 from sarhub.authors_checkpoints import AUTHORS_NAMES, authors_layout, to_timm_names
-from sarhub.errors import DataError
+from sarhub.config import option
+from sarhub.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,30 @@ def resolve_name(name: str) -> str:
 
 def backbone_family(name: str) -> str:
     return BACKBONES[resolve_name(name)].family
+
+
+@dataclass
+class ModelOptions:
+    """The network and its starting weights: the options of every run that builds a backbone."""
+
+    name: str = option("resnet18", f"backbone: {', '.join(BACKBONES)}", flag="model")
+    weights: str | None = option(None, "initial weights: scratch, imagenet, a .safetensors/.pth file (the authors' "
+                                       "layouts too), a Model-Hub name, or timm:TAG[:FILE] (a timm pretrained tag, "
+                                       "downloaded or read from FILE)")
+    weights_dir: str | None = option(None, "folder of Model-Hub weight files", resumable=True)
+    allow_partial: bool = option(False, "load the weights tensors that fit even if backbone tensors are missing, "
+                                        "unexpected or of another shape (otherwise that is an error)")
+
+    def __post_init__(self) -> None:
+        try:
+            self.name = resolve_name(self.name)
+        except ValueError as exc:
+            raise ConfigError("model", str(exc)) from None
+
+    def create(self, **kwargs: Any) -> nn.Module:
+        """`create_model` of these options (`kwargs`: num_classes, in_chans, img_size, features_only, timm's)."""
+        return create_model(self.name, weights=self.weights, weights_dir=self.weights_dir,
+                            allow_partial=self.allow_partial, **kwargs)
 
 
 class FeatureBackbone(nn.Module):
@@ -324,7 +349,7 @@ def load_weights(
     if gaps and not allow_partial:
         raise DataError(label, _gaps_message(report, state, own))
     target.load_state_dict(matched, strict=False)
-    log.warning("%s", report)
+    log.log(logging.WARNING if report.gaps or report.skipped else logging.INFO, "%s", report)
     return report
 
 

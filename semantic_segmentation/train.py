@@ -13,16 +13,11 @@ COCO sets (SSDD, configs/ssdd.yaml): masks rasterised from the instance annotati
 (checkpoint_best on its mIoU; the test split is only scored by test.py, at each image's full resolution).
 Without --data-root, configs/simulator.yaml applies. The pipeline: sarhub.pipelines.segmentation.
 """
-from pathlib import Path
-
-from sarhub.cli import run_main
+from sarhub.cli import parse_config, run_main
 from sarhub.pipelines import segmentation
 
-HERE = Path(__file__).resolve().parent
-
-
 def main(argv=None) -> None:
-    segmentation.train(segmentation.parse(argv, HERE / "configs", __doc__.splitlines()[0]))
+    segmentation.train(parse_config(segmentation.SegmentationConfig, argv, __doc__.splitlines()[0]))
 
 
 if __name__ == "__main__":

@@ -10,16 +10,11 @@ scored every epoch and logged as `test_top1` (the authors reported the maximum o
 last epoch's test accuracy, and the best-on-test figure is reported separately, labelled as the paper's protocol.
 Without --data-root, configs/simulator.yaml applies. The pipeline: sarhub.pipelines.targets.
 """
-from pathlib import Path
-
-from sarhub.cli import run_main
+from sarhub.cli import parse_config, run_main
 from sarhub.pipelines import targets
 
-HERE = Path(__file__).resolve().parent
-
-
 def main(argv=None) -> None:
-    targets.train(targets.parse(argv, HERE / "configs", __doc__.splitlines()[0]))
+    targets.train(parse_config(targets.TargetConfig, argv, __doc__.splitlines()[0]))
 
 
 if __name__ == "__main__":

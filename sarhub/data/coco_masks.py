@@ -31,8 +31,9 @@ from torch.utils.data import Dataset
 
 from sarhub.data.detection import ImageRecord, read_coco, read_grey
 from sarhub.data.rasterize import rasterize
-from sarhub.data.segmentation_transforms import IGNORE_INDEX, Transform
+from sarhub.data.segmentation_transforms import Transform
 from sarhub.errors import DataError
+from sarhub.metrics.segmentation import IGNORE_INDEX
 
 
 def polygon_mask(polygons: Sequence[Sequence[float]], height: int, width: int) -> np.ndarray:

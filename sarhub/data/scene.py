@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from sarhub.checkpoints import write_text_atomic
 from sarhub.data.imageio import IMAGE_EXTENSIONS, check_finite, minmax, read_raster, to_unit_range
 from sarhub.data.synthetic.scenes import simulated_scene_root
 from sarhub.data.tsx_slc import TSXSLCDataset, is_tsx_slc
@@ -111,10 +112,7 @@ def read_split(list_file: Path, num_classes: int, root: Path | None = None) -> l
 
 def write_split(list_file: Path, items: Sequence[tuple[str, Label]]) -> None:
     lines = [f"{rel} {label if isinstance(label, int) else ','.join(map(str, label))}" for rel, label in items]
-    list_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = list_file.with_suffix(".tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    tmp.replace(list_file)
+    write_text_atomic(list_file, "\n".join(lines) + "\n")
 
 
 def make_splits(root: Path, seed: int = 0, fractions: Sequence[float] = SPLIT_FRACTIONS,

@@ -28,8 +28,8 @@ from torch.utils.data import Dataset
 
 from sarhub.data.imageio import read_raster
 from sarhub.errors import DataError
+from sarhub.metrics.segmentation import IGNORE_INDEX
 
-IGNORE_INDEX = 255
 CLASSES = ("forest", "shrubland", "savanna", "grassland", "wetland", "cropland", "urban", "snow/ice", "barren",
            "water")
 S2_BANDS = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B10", "B11", "B12")

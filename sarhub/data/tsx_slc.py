@@ -23,9 +23,8 @@ from typing import Callable
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
-from sarhub.data.labels import SingleLabelItems
+from sarhub.data.labels import LabelledImages
 from sarhub.errors import DataError
 
 TRAIN_LIST, VAL_LIST, LABEL_MAP = "slc_train_3.txt", "slc_val_3.txt", "slc_catename2label_cate8.txt"
@@ -107,7 +106,7 @@ def carve_test(items: list[tuple[str, int]], fraction: float, seed: int) -> tupl
     return sorted(train), sorted(test)
 
 
-class TSXSLCDataset(SingleLabelItems, Dataset):
+class TSXSLCDataset(LabelledImages):
     """One split (train / val / test) of the TSX SLC chips; items {"image", "label", "path"}, decoded once into
     memory (2550 chips of 64×64 take 42 MB)."""
 

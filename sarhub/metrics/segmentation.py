@@ -18,7 +18,7 @@ from typing import Callable
 import torch
 import torch.distributed as dist
 
-IGNORE_INDEX = 255
+IGNORE_INDEX = 255  # the label of pixels no score or loss counts (unlabelled, padding): the one definition
 BUILDING = 1
 TABLE8_COLUMNS = ("cpa_building", "miou", "mean_precision", "mean_recall")
 

@@ -9,7 +9,7 @@ MMDetection's FCOS ones (score 0.05, NMS IoU 0.6, 1000 candidates per level, 100
 
 Labels are torchvision FCOS's own: 0..K-1 in targets and detections, one sigmoid output per class as in MMDetection
 (no background output, which would let an under-trained model emit background boxes); the datasets give labels in
-this form. Input is the single-channel image in [0, 1]: mean 0, std 1.
+this form. Input is the single-channel image in [0, 1], fed as is (mean 0, std 1) or standardised per image.
 """
 from __future__ import annotations
 
@@ -20,10 +20,12 @@ import torch
 from torch import nn
 from torchvision.models.detection import FCOS
 from torchvision.models.detection.anchor_utils import AnchorGenerator
+from torchvision.models.detection.transform import GeneralizedRCNNTransform
 from torchvision.ops.feature_pyramid_network import FeaturePyramidNetwork, LastLevelP6P7
 
 from sarhub.backbones import FeatureBackbone, create_backbone
 from sarhub.optim import decays
+from sarhub.preprocess import standardise_per_image
 
 # The seven backbones of Table 7.
 DETECTION_BACKBONES = ("resnet18", "resnet50", "resnet101", "senet50", "densenet121", "swin_t", "swin_b")
@@ -64,6 +66,14 @@ class SarFCOS(FCOS):
         return super().compute_loss(targets, head_outputs, anchors, num_anchors_per_level)
 
 
+class StandardisingTransform(GeneralizedRCNNTransform):
+    """torchvision's detection transform with per-image standardisation (zero mean, unit variance per image) in
+    place of a fixed mean/std, before resizing and padding: the SAR-HUB input contract for any storage format."""
+
+    def normalize(self, image: torch.Tensor) -> torch.Tensor:
+        return standardise_per_image(image)
+
+
 def frozen_bn_by_default(weights: str | Path | None) -> bool:
     """BatchNorm is frozen when the backbone starts from weights (MMDetection's `norm_eval`: small detection batches
     would spoil pre-trained statistics) and trained when it starts from scratch."""
@@ -84,6 +94,7 @@ def build_fcos(
     topk_candidates: int = 1000,
     weights_dir: str | Path | None = None,
     allow_partial: bool = False,
+    per_image_norm: bool = False,
 ) -> SarFCOS:
     """torchvision FCOS on a SAR-HUB backbone for `num_classes` object classes (labels 0..num_classes-1).
 
@@ -92,6 +103,7 @@ def build_fcos(
     img_size: the size Swin is built for (its position tables; any input size works); defaults to min_size.
     freeze_bn: keep BatchNorm statistics and affine parameters fixed (MMDetection's `norm_eval`, right for small
     detection batches on a pre-trained backbone); default: frozen when weights are loaded, trained from scratch.
+    per_image_norm: standardise each image before the backbone (else the [0, 1] image as is).
     """
     body = create_backbone(backbone_name, in_chans=1, weights=weights, out_indices=(1, 2, 3),
                            img_size=img_size or min_size, weights_dir=weights_dir, allow_partial=allow_partial)
@@ -100,7 +112,7 @@ def build_fcos(
 
         body.model = freeze_batch_norm_2d(body.model)
     anchor_generator = AnchorGenerator(sizes=tuple((s,) for s in _STRIDES), aspect_ratios=((1.0,),) * len(_STRIDES))
-    return SarFCOS(
+    model = SarFCOS(
         BackboneWithFPN(body),
         num_classes=num_classes,
         min_size=min_size,
@@ -113,6 +125,9 @@ def build_fcos(
         detections_per_img=detections_per_img,
         topk_candidates=topk_candidates,
     )
+    if per_image_norm:
+        model.transform = StandardisingTransform(min_size, max_size, [0.0], [1.0])
+    return model
 
 
 def param_groups(model: FCOS, lr: float, weight_decay: float, bias_lr_mult: float = 2.0,

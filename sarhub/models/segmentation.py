@@ -20,6 +20,7 @@ from torchvision.models.segmentation.fcn import FCNHead
 
 from sarhub.backbones import FeatureBackbone, create_backbone, resolve_name
 from sarhub.data.coco_masks import letterbox_image, letterbox_size
+from sarhub.preprocess import standardise_per_image
 
 AUX_WEIGHT = 0.4
 ASPP_RATES = (12, 24, 36)
@@ -30,39 +31,42 @@ DILATED = ("resnet18", "resnet50", "resnet101")
 class DeepLabV3(nn.Module):
     """Backbone stages 3 and 4 -> {"out": N×K×H×W logits at input size, "aux": same, training mode only}."""
 
-    def __init__(self, backbone: FeatureBackbone, num_classes: int, aux: bool = True):
+    def __init__(self, backbone: FeatureBackbone, num_classes: int, aux: bool = True, per_image_norm: bool = False):
         super().__init__()
         self.backbone = backbone
+        self.per_image_norm = per_image_norm
         self.classifier = DeepLabHead(backbone.out_channels[-1], num_classes, atrous_rates=ASPP_RATES)
         self.aux_classifier = FCNHead(backbone.out_channels[0], num_classes) if aux else None
         self.output_stride = backbone.reductions[-1]
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         size = x.shape[-2:]
-        stage3, stage4 = self.backbone(x)
+        stage3, stage4 = self.backbone(standardise_per_image(x) if self.per_image_norm else x)
         out = OrderedDict(out=F.interpolate(self.classifier(stage4), size=size, mode="bilinear", align_corners=False))
         if self.aux_classifier is not None and self.training:
             out["aux"] = F.interpolate(self.aux_classifier(stage3), size=size, mode="bilinear", align_corners=False)
         return out
 
     def extra_repr(self) -> str:
-        return f"output_stride={self.output_stride}, aspp_rates={ASPP_RATES}, aux={self.aux_classifier is not None}"
+        return (f"output_stride={self.output_stride}, aspp_rates={ASPP_RATES}, aux={self.aux_classifier is not None}, "
+                f"per_image_norm={self.per_image_norm}")
 
 
 def build_deeplabv3(backbone_name: str, num_classes: int = 2, weights: str | Path | None = None, aux: bool = True,
-                    in_chans: int = 1, img_size: int = 512, output_stride: int = 8,
+                    in_chans: int = 1, img_size: int = 512, output_stride: int = 8, per_image_norm: bool = False,
                     **backbone_kwargs: Any) -> DeepLabV3:
     """DeepLabV3 on a paper backbone; `weights` (hub name, file, "imagenet") initialise the backbone only.
 
     img_size only matters for Swin (its attention masks adapt to any input size); output_stride (8 or 16) only for
-    the dilated ResNets; extra keyword arguments go to create_backbone (weights_dir, allow_partial) and timm.
+    the dilated ResNets; per_image_norm standardises each input image (letterbox padding included) before the
+    backbone; extra keyword arguments go to create_backbone (weights_dir, allow_partial) and timm.
     """
     key = resolve_name(backbone_name)
     if key in DILATED:
         backbone_kwargs["output_stride"] = output_stride
     backbone = create_backbone(key, in_chans=in_chans, weights=weights, img_size=img_size, out_indices=(2, 3),
                                **backbone_kwargs)
-    return DeepLabV3(backbone, num_classes, aux)
+    return DeepLabV3(backbone, num_classes, aux, per_image_norm)
 
 
 @torch.no_grad()

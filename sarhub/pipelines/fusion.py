@@ -25,7 +25,7 @@ from sarhub.cli import (
     use_defaults,
 )
 from sarhub.data.loader import seeded_train_loader
-from sarhub.data.sen12ms import CLASSES, IGNORE_INDEX
+from sarhub.data.sen12ms import CLASSES
 from sarhub.distributed import barrier, cleanup, init_distributed, wrap_ddp
 from sarhub.engine import fit
 from sarhub.fusion import augment
@@ -33,7 +33,7 @@ from sarhub.fusion.data import PatchesWithSuperpixels, pixel_features, pixel_row
 from sarhub.fusion.losses import fusion_objective
 from sarhub.fusion.models import STRATEGIES, FusionNet
 from sarhub.fusion.vq import GumbelVQ, kmeans
-from sarhub.metrics.segmentation import ConfusionMatrix, hungarian_mapping, land_cover_scores
+from sarhub.metrics.segmentation import IGNORE_INDEX, ConfusionMatrix, hungarian_mapping, land_cover_scores
 from sarhub.optim import param_groups
 from sarhub.pipelines.common import save_confusion
 from sarhub.ssl.probe import fit_linear
