@@ -32,7 +32,7 @@ from torch import nn
 from sarhub.checkpoints import atomic_write, write_text_atomic
 from sarhub.config import IMG_SIZE, from_flat, leaves, to_flat, upgrade
 from sarhub.drae import DRAEConfig
-from sarhub.errors import ConfigError, DataError, WeightsError
+from sarhub.errors import ConfigError, WeightsError
 from sarhub.preprocess import InputOptions
 
 PACKAGE = Path(__file__).resolve().parent
@@ -129,7 +129,7 @@ class InputContract:
 def check_name(name: str) -> str:
     """A Model-Hub name becomes a file name: letters, digits, '.', '_', '+', '-' only, so it stays in its folder."""
     if not _NAME.fullmatch(name) or ".." in name:
-        raise DataError(None, f"invalid Model-Hub name {name!r}: use letters, digits, '.', '_', '+' and '-' only")
+        raise WeightsError(None, f"invalid Model-Hub name {name!r}: use letters, digits, '.', '_', '+' and '-' only")
     return name
 
 
@@ -154,7 +154,7 @@ def read_manifest(path: str | Path) -> dict[str, dict]:
         entries = json.loads(path.read_text())["weights"]
         return {e["name"]: e for e in entries}
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise DataError(path, f"not a Model-Hub manifest ({exc})") from None
+        raise WeightsError(path, f"not a Model-Hub manifest ({exc})") from None
 
 
 def load_manifest() -> dict[str, dict]:
@@ -186,7 +186,7 @@ def sha256(path: str | Path) -> str:
 def verify_sha256(path: str | Path, expected: str) -> None:
     actual = sha256(path)
     if actual != expected:
-        raise DataError(path, f"sha256 mismatch: expected {expected}, got {actual} (corrupt or tampered file)")
+        raise WeightsError(path, f"sha256 mismatch: expected {expected}, got {actual} (corrupt or tampered file)")
 
 
 def how_to_obtain(e: dict) -> str:
@@ -201,12 +201,12 @@ def resolve(name: str, weights_dir: str | Path | None = None) -> Path:
     """The verified local file of Model-Hub entry `name`."""
     known = load_manifest()
     if name not in known:
-        raise DataError(None, f"{name!r} is neither a weights file nor a Model-Hub name "
+        raise WeightsError(None, f"{name!r} is neither a weights file nor a Model-Hub name "
                               f"(known: {', '.join(sorted(known)) or 'none'})")
     e = known[name]
     file = check_name(e["file"])
     if not e.get("sha256"):
-        raise DataError(None, f"Model-Hub weights {name!r} have no sha256 yet, so no file is trusted under that name: "
+        raise WeightsError(None, f"Model-Hub weights {name!r} have no sha256 yet, so no file is trusted under that name: "
                               f"{how_to_obtain(e)}; for a file you already trust: `python -m sarhub.hub register "
                               f"--name {name} --file <file>.safetensors`")
     for folder in search_dirs(weights_dir):
@@ -215,7 +215,7 @@ def resolve(name: str, weights_dir: str | Path | None = None) -> Path:
             verify_sha256(path, e["sha256"])
             return path
     places = ", ".join(str(d) for d in search_dirs(weights_dir))
-    raise DataError(None, f"weights {name!r} not found: put {file} in one of: {places} — or pass --weights-dir / "
+    raise WeightsError(None, f"weights {name!r} not found: put {file} in one of: {places} — or pass --weights-dir / "
                           f"set SARHUB_WEIGHTS ({how_to_obtain(e)})")
 
 
@@ -238,7 +238,7 @@ def read_metadata(path: str | Path) -> dict[str, str]:
         with safe_open(str(path), framework="pt") as handle:
             return handle.metadata() or {}
     except Exception as exc:
-        raise DataError(path, f"not a valid safetensors file ({exc})") from exc
+        raise WeightsError(path, f"not a valid safetensors file ({exc})") from exc
 
 
 def entry_from_metadata(meta: Mapping[str, str]) -> dict[str, Any]:
@@ -291,7 +291,7 @@ def show(name: str) -> str:
     else:
         e = entry(name)
         if e is None:
-            raise DataError(None, f"no Model-Hub entry {name!r}; `python -m sarhub.hub list` prints them")
+            raise WeightsError(None, f"no Model-Hub entry {name!r}; `python -m sarhub.hub list` prints them")
     lines = [f"{e['name']}: {e.get('architecture')} pre-trained on {e.get('pretraining')}, "
              f"{e.get('num_classes')} classes" + (f", {e['score']} {e.get('metric', '')}" if e.get('score') else "")]
     if "sha256" in e or "file" in e:
