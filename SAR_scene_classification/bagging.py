@@ -5,10 +5,9 @@
 
 All arguments other than --k are train.py's; member k trains with --bootstrap-seed k in <output>/bag<k>.
 """
-import argparse
-import sys
 from sarhub.cli import parse_config, run_main
 from sarhub.pipelines import scene
+
 
 def main(argv=None) -> None:
     scene.bagging(parse_config(scene.BaggingConfig, argv, __doc__.splitlines()[0]))

@@ -10,6 +10,7 @@ The pipeline: sarhub.pipelines.scene.test.
 from sarhub.cli import parse_config, run_main
 from sarhub.pipelines import scene
 
+
 def main(argv=None) -> None:
     scene.test(parse_config(scene.SceneTestConfig, argv, __doc__.splitlines()[0]))
 

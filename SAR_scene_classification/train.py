@@ -9,6 +9,7 @@ makes the run a short CPU job; the command line overrides any of them. The pipel
 from sarhub.cli import parse_config, run_main
 from sarhub.pipelines import scene
 
+
 def main(argv=None) -> None:
     scene.train(parse_config(scene.SceneConfig, argv, __doc__.splitlines()[0]))
 

@@ -13,6 +13,7 @@ The pipeline: sarhub.pipelines.detection.test.
 from sarhub.cli import parse_config, run_main
 from sarhub.pipelines import detection
 
+
 def main(argv=None) -> None:
     detection.test(parse_config(detection.DetectionTestConfig, argv, __doc__.splitlines()[0]))
 

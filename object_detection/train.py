@@ -15,6 +15,7 @@ Without --data-root, configs/simulator.yaml applies. The pipeline: sarhub.pipeli
 from sarhub.cli import parse_config, run_main
 from sarhub.pipelines import detection
 
+
 def main(argv=None) -> None:
     detection.train(parse_config(detection.DetectionConfig, argv, __doc__.splitlines()[0]))
 

@@ -200,8 +200,13 @@ def parse_config(cls: type[T], argv: Sequence[str] | None = None, description: s
     """The typed config of a command line (see `layered_values` for the precedence); one ConfigError line for any
     bad value, unknown key or missing required setting."""
     parser = build_parser(cls, description, prog)
-    values = layered_values(cls, vars(parser.parse_args(argv)))
-    cfg = from_flat(cls, values)
+    return config_from(cls, vars(parser.parse_args(argv)))
+
+
+def config_from(cls: type[T], settings: Mapping[str, Any]) -> T:
+    """The typed config of settings given by flat name, as if typed on the command line (recipes layered below
+    them, `config` naming a config file): how a program builds the run a user would have asked for."""
+    cfg = from_flat(cls, layered_values(cls, settings))
     missing = [n for n, leaf in leaves(cls).items() if leaf.meta.get("required") and _value(cfg, leaf) in (None, [])]
     if missing:
         raise ConfigError(missing[0], "required: give --" + missing[0].replace("_", "-"))

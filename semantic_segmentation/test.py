@@ -15,6 +15,7 @@ The pipeline: sarhub.pipelines.segmentation.test.
 from sarhub.cli import parse_config, run_main
 from sarhub.pipelines import segmentation
 
+
 def main(argv=None) -> None:
     segmentation.test(parse_config(segmentation.SegmentationTestConfig, argv, __doc__.splitlines()[0]))
 

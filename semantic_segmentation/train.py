@@ -16,6 +16,7 @@ Without --data-root, configs/simulator.yaml applies. The pipeline: sarhub.pipeli
 from sarhub.cli import parse_config, run_main
 from sarhub.pipelines import segmentation
 
+
 def main(argv=None) -> None:
     segmentation.train(parse_config(segmentation.SegmentationConfig, argv, __doc__.splitlines()[0]))
 

@@ -8,6 +8,7 @@ The pipeline: sarhub.pipelines.targets.test.
 from sarhub.cli import parse_config, run_main
 from sarhub.pipelines import targets
 
+
 def main(argv=None) -> None:
     targets.test(parse_config(targets.TargetTestConfig, argv, __doc__.splitlines()[0]))
 

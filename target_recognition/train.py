@@ -13,6 +13,7 @@ Without --data-root, configs/simulator.yaml applies. The pipeline: sarhub.pipeli
 from sarhub.cli import parse_config, run_main
 from sarhub.pipelines import targets
 
+
 def main(argv=None) -> None:
     targets.train(parse_config(targets.TargetConfig, argv, __doc__.splitlines()[0]))
 
