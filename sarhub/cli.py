@@ -56,7 +56,7 @@ def _recipe_list(cls: type) -> str:
 
 
 def _add(parser: argparse.ArgumentParser, leaf: Leaf) -> None:
-    flag = "--" + leaf.name.replace("_", "-")
+    flag = leaf.name if leaf.meta.get("positional") else "--" + leaf.name.replace("_", "-")
     tp = _strip_optional(leaf.type)
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     default = leaf.default()

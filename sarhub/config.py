@@ -27,14 +27,15 @@ IMG_SIZE = 128  # the paper's classification input side (TSX patches resized to 
 def option(default: Any = MISSING, help: str = "", *, factory: Callable[[], Any] | None = None,
            flag: str | None = None, choices: tuple | None = None, metavar: str | None = None,
            bounds: tuple[float | None, float | None] | None = None, positive: bool = False,
-           repeat: bool = False, required: bool = False, resumable: bool = False) -> Any:
+           repeat: bool = False, required: bool = False, resumable: bool = False, positional: bool = False) -> Any:
     """One option. `flag`: its flat name when the field name is not (e.g. `method` of DRAE is `drae_method`);
     `bounds` (low, high), inclusive, None for open; `positive`: finite and > 0; `repeat`: a list given by
     repeating the flag (`--data A --data B`) instead of one flag with several values; `required`: no run without
     it (set on the command line or in a config file); `resumable`: may change when a run resumes (everything else
-    is the run's identity, checked against its args.json)."""
+    is the run's identity, checked against its args.json); `positional`: given without a flag (`show NAME`)."""
     meta = {"help": help, "flag": flag, "choices": choices, "metavar": metavar, "bounds": bounds,
-            "positive": positive, "repeat": repeat, "required": required, "resumable": resumable}
+            "positive": positive, "repeat": repeat, "required": required, "resumable": resumable,
+            "positional": positional}
     if factory is not None:
         return dataclasses.field(default_factory=factory, metadata=meta)
     return dataclasses.field(default=default, metadata=meta)

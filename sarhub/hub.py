@@ -110,6 +110,19 @@ class InputContract:
                                      "unknown")
         return self.options.preprocess(self.norm_mean, self.norm_std).eval()
 
+    def pretrained_cfg(self, num_classes: int = 0) -> dict[str, Any]:
+        """timm's `pretrained_cfg` of these weights (what `timm.data.resolve_data_config` reads): input size,
+        bilinear resize without crop, and the mean/std applied after the contract's DRAE and per-image steps, which
+        timm's transforms cannot express: `preprocess()` applies all of them."""
+        n = self.in_chans
+        return {"input_size": [n, self.img_size, self.img_size], "interpolation": "bilinear", "crop_pct": 1.0,
+                "crop_mode": "center", "mean": list(self.norm_mean or [0.0] * n),
+                "std": list(self.norm_std or [1.0] * n), "num_classes": num_classes,
+                "description": f"SAR-HUB weights: {n} grey channel(s) in [0, 1], DRAE {self.drae.method} (test value "
+                               f"{self.drae.test_value:g}), per-image standardisation "
+                               f"{'on' if self.options.per_image_norm else 'off'}, then mean/std; "
+                               "sarhub.hub.InputContract(...).preprocess() applies all of it"}
+
     def describe(self) -> list[str]:
         d = self.drae
         drae = "none" if d.method == "none" else (
@@ -304,10 +317,17 @@ def show(name: str) -> str:
         lines.append("input:            not recorded")
     lines.append(f"use:              model = sarhub.create_model(\"{e.get('architecture')}\", weights=\"{e['name']}\", "
                  "num_classes=N); preprocess = model.input_contract.preprocess()")
+    if e.get("input") and e.get("file"):
+        contract = InputContract.from_dict(e["input"], name)
+        lines.append(f"timm:             timm.create_model(\"{e.get('architecture')}\", pretrained=True, in_chans="
+                     f"{contract.in_chans}, num_classes=0, pretrained_cfg_overlay=dict(file=\"<path of "
+                     f"{e['file']}>\"))")
+        lines.append(f"timm cfg:         {json.dumps(contract.pretrained_cfg())}")
     return "\n".join(lines)
 
 
 if __name__ == "__main__":  # python -m sarhub.hub: the commands live with the model code they need
+    from sarhub.cli import run_main
     from sarhub.hub_tools import main
 
-    main()
+    run_main(main)
