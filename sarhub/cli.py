@@ -240,8 +240,8 @@ USER_OS_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.E
 def run_main(main: Callable[[], None]) -> None:
     """Run a script's main: an error the user caused prints one line and exits with status 2; Ctrl-C prints how
     to continue and exits with 130. Programming errors keep their traceback."""
-    previous = signal.getsignal(signal.SIGXFSZ) if hasattr(signal, "SIGXFSZ") else None
-    if previous is not None:
+    os.environ.setdefault("MPLBACKEND", "Agg")  # scripts draw figures to files: the backend is chosen here, once
+    if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a file-size limit becomes an OSError, not a kill
     try:
         main()
