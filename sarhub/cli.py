@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import logging
 import os
 import signal
 import sys
@@ -241,6 +242,12 @@ def run_main(main: Callable[[], None]) -> None:
     """Run a script's main: an error the user caused prints one line and exits with status 2; Ctrl-C prints how
     to continue and exits with 130. Programming errors keep their traceback."""
     os.environ.setdefault("MPLBACKEND", "Agg")  # scripts draw figures to files: the backend is chosen here, once
+    log = logging.getLogger("sarhub")  # what the library reports at INFO (a weights load) is shown by the scripts
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
     if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a file-size limit becomes an OSError, not a kill
     try:

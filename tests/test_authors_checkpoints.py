@@ -119,7 +119,7 @@ def test_authors_mobilenetv3_reproduces_their_logits(mobilenet_io, tmp_path, mon
     assert report.gaps == [] and new["sha256"] == hub.sha256(tmp_path / "mobilenetv3-tsx.safetensors")
     by_name = create_model("mobilenetv3", num_classes=32, weights="mobilenetv3-tsx", weights_dir=tmp_path).eval()
     assert _close(by_name(io["input_gray"]), io["logits"])
-    assert by_name.input_contract.drae_method == "rd"  # the packaged TSX entry's contract travelled along
+    assert by_name.input_contract.drae.method == "rd"  # the packaged TSX entry's contract travelled along
 
 
 @torch.no_grad()

@@ -10,7 +10,7 @@ from helpers.scripts import run_script
 from PIL import Image
 
 from sarhub.checkpoints import load_checkpoint
-from sarhub.classification import log_transform
+from sarhub.preprocess import log_transform
 from sarhub.metrics.classification import classification_report, majority_vote
 
 
