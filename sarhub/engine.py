@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from sarhub.callbacks import Callback, Checkpointer, EarlyStopping, LogFiles, RunState, TensorBoard
 from sarhub.checkpoints import load_checkpoint, plain
-from sarhub.config import RunOptions, identity
+from sarhub.config import RunOptions, identity, leaves
 from sarhub.distributed import DistEnv, barrier, cleanup, init_distributed, seed_everything, unwrap
 from sarhub.errors import ConfigError, TrainingError, WeightsError
 from sarhub.rundir import changed_settings, claim_run_dir
@@ -50,6 +50,7 @@ class FitConfig:
     early_stop: int = 0  # end after this many evaluations without a new best monitored value (0: never)
     identity: tuple[str, ...] = ()  # args that must match the resumed run's (`sarhub.config.identity`)
     accept_changes: bool = False  # resume although identity args differ; the change is recorded in args.json
+    frozen: tuple[str, ...] = ()  # identity args held in the optimiser/scheduler state: never changed on resume
 
     @classmethod
     def of(cls, cfg: Any, epochs: int, **task: Any) -> FitConfig:
@@ -59,8 +60,14 @@ class FitConfig:
         shared = {"epochs": epochs, "output_dir": Path(run.output or "."), "seed": run.seed, "amp": run.amp,
                   "resume": run.resume, "save_every": run.save_every, "eval_every": run.eval_every,
                   "overwrite": run.overwrite, "tensorboard": run.tensorboard, "early_stop": run.early_stop,
-                  "identity": identity(cfg), "accept_changes": run.accept_changes}
+                  "identity": identity(cfg), "accept_changes": run.accept_changes,
+                  "frozen": tuple(name for name in leaves(type(cfg.optim)) if name not in RESCHEDULABLE)}
         return cls(**{**shared, **task})
+
+
+# optimisation settings a resumed run can honour when asked (--accept-changes): the loader and the learning rate;
+# every other one lives in the optimiser or scheduler state of the checkpoint
+RESCHEDULABLE = ("epochs", "iterations", "batch_size", "eval_batch_size", "lr", "eval_interval")
 
 
 @contextlib.contextmanager
@@ -94,8 +101,8 @@ def _refuse_changes(out: Path, resume: str, now: dict, names: Sequence[str]) -> 
     if changes:
         name = changes[0].split(":", 1)[0]
         raise ConfigError(name, f"differs from the run being resumed in {folder} ({'; '.join(changes)}); resume with "
-                                "the run's own settings, or accept the change (--accept-changes, recorded in "
-                                "args.json)")
+                                "the run's own settings, or accept the change (accept_changes, --accept-changes; "
+                                "recorded in args.json)")
 
 
 def default_callbacks(cfg: FitConfig) -> list[Callback]:
@@ -197,9 +204,25 @@ def _resume(resume: str, model: nn.Module, optimizer: torch.optim.Optimizer, sch
         if saved_epochs not in (None, cfg.epochs) and done < cfg.epochs and kind not in EXTENSIBLE_SCHEDULERS:
             raise ConfigError("epochs", f"{resume}: its {kind} learning-rate schedule was sized for {saved_epochs} epochs, so it "
                                     f"cannot be extended to {cfg.epochs}; start a new run from its weights "
-                                    f"(--weights {resume})")
+                                    f"(weights {resume})")
         scheduler.load_state_dict(state["scheduler"])
     return state
+
+
+def _rescale_lr(optimizer: torch.optim.Optimizer, scheduler: Any, old: float | None, new: float | None) -> None:
+    """An accepted learning-rate change on resume: every group's current, initial and peak rates (and the
+    scheduler's base rates) scale by new/old, so the schedule continues at the new level."""
+    if not old or not new or old == new:
+        return
+    ratio = new / old
+    for group in optimizer.param_groups:
+        for key in ("lr", "initial_lr", "max_lr", "min_lr"):
+            if key in group:
+                group[key] *= ratio
+    if scheduler is not None and hasattr(scheduler, "base_lrs"):
+        scheduler.base_lrs = [lr * ratio for lr in scheduler.base_lrs]
+    if scheduler is not None and hasattr(scheduler, "_last_lr"):
+        scheduler._last_lr = [group["lr"] for group in optimizer.param_groups]
 
 
 def _fit(model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, train_loader: Iterable,
@@ -218,13 +241,19 @@ def _fit(model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, tra
         state = _resume(resume, model, optimizer, scheduler, cfg)
         run.epoch, run.global_step = int(state["epoch"]), int(state.get("global_step", 0))
         run.history, run.best = list(state.get("history", [])), state.get("best", run.best)
-        changes = changed_settings(state.get("args") or {}, args or {}, cfg.identity)
+        saved = state.get("args") or {}
+        changes = changed_settings(saved, args or {}, cfg.identity)
+        frozen = changed_settings(saved, args or {}, cfg.frozen)
+        if frozen:
+            raise ConfigError(frozen[0].split(":", 1)[0], f"cannot change on resume ({'; '.join(frozen)}): it lives "
+                                                         f"in the optimiser state; start a new run from its weights "
+                                                         f"(weights {resume})")
         if changes and not cfg.accept_changes:
             raise ConfigError(changes[0].split(":", 1)[0], f"differs from the run being resumed ({'; '.join(changes)})"
-                                                          "; resume with its own settings, or --accept-changes")
+                                                          "; resume with its own settings, or accept_changes (--accept-changes)")
         if changes and args is not None:
-            run.args = {**args, "changes": [*(state.get("args") or {}).get("changes", []),
-                                            {"epoch": run.epoch, "settings": changes}]}
+            _rescale_lr(optimizer, scheduler, saved.get("lr"), args.get("lr"))
+            run.args = {**args, "changes": [*saved.get("changes", []), {"epoch": run.epoch, "settings": changes}]}
         if env.is_main:
             print(f"resumed from {resume} at epoch {run.epoch}"
                   + (" (already complete)" if run.epoch == cfg.epochs else ""))

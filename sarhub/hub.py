@@ -228,7 +228,7 @@ def resolve(name: str, weights_dir: str | Path | None = None) -> Path:
             verify_sha256(path, e["sha256"])
             return path
     places = ", ".join(str(d) for d in search_dirs(weights_dir))
-    raise WeightsError(None, f"weights {name!r} not found: put {file} in one of: {places} — or pass --weights-dir / "
+    raise WeightsError(None, f"weights {name!r} not found: put {file} in one of: {places} — or set weights_dir (--weights-dir) / "
                           f"set SARHUB_WEIGHTS ({how_to_obtain(e)})")
 
 

@@ -162,7 +162,7 @@ def convert_authors(source: str | Path, name: str, arch: str | None = None, out_
     state = read_state_dict(source)
     arch = resolve_name(arch) if arch else authors_layout(state)
     if arch is None:
-        raise WeightsError(source, "is in none of the authors' eight layouts; name the architecture with --arch")
+        raise WeightsError(source, "is in none of the authors' eight layouts; name the architecture (arch, --arch)")
     matrices = [v for v in state.values() if v.ndim == 2 and v.is_floating_point()]
     if not matrices:
         raise WeightsError(source, "has no classifier matrix: not one of the authors' classification checkpoints")

@@ -3,8 +3,8 @@
 A folder that holds checkpoints is refused unless the run resumes from it (`--resume auto`, or a checkpoint inside
 it) or `--overwrite` is given; a second run on a folder in use is refused while the first holds the lock
 (`filelock`; the OS drops it when the process dies, even by SIGKILL). `--overwrite` moves the old run into
-`<output>/.previous` and deletes it only once the new run's first checkpoint exists, so a run killed in between
-leaves the old one recoverable. A resumed run must be the run its args.json describes (`changed_settings`).
+`<output>/.previous` and deletes it only once the new run's first checkpoint exists: a new run that fails before
+then puts the old one back, and one killed in between leaves it in `.previous`. A resumed run must be the run its args.json describes (`changed_settings`).
 """
 from __future__ import annotations
 
@@ -65,9 +65,15 @@ def claim_run_dir(out: str | Path, resume: str | None = None, overwrite: bool = 
         if existing and not overwrite and not _resumes_here(out, resume):
             raise RunDirError(out, f"already holds a run ({', '.join(existing[:3])}); continue it with resume "
                                    "(--resume auto), replace it with overwrite (--overwrite), or choose another folder")
-        if existing and overwrite:
+        moved = bool(existing and overwrite)
+        if moved:
             _move_aside(out)
-        yield out
+        try:
+            yield out
+        except BaseException:
+            if moved and (out / PREVIOUS).is_dir() and not any(out.glob("checkpoint*.pth")):
+                _restore(out)  # the new run failed before its first checkpoint: the old one is back in place
+            raise
     finally:
         _held.pop(out, None)
         lock.release()
@@ -83,6 +89,16 @@ def _move_aside(out: Path) -> None:
     for path in out.iterdir():
         if path.name not in (LOCK_NAME, PREVIOUS):
             path.rename(previous / path.name)
+
+
+def _restore(out: Path) -> None:
+    """Undo `_move_aside`: the new run's partial files go, the old run's come back."""
+    for path in out.iterdir():
+        if path.name not in (LOCK_NAME, PREVIOUS):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    for path in (out / PREVIOUS).iterdir():
+        path.rename(out / path.name)
+    (out / PREVIOUS).rmdir()
 
 
 def clear_previous_run(out: str | Path) -> None:

@@ -30,7 +30,7 @@ from sarhub.checkpoints import write_text_atomic
 from sarhub.data.imageio import IMAGE_EXTENSIONS, check_finite, minmax, read_raster, to_unit_range
 from sarhub.data.synthetic.scenes import simulated_scene_root
 from sarhub.data.tsx_slc import TSXSLCDataset, is_tsx_slc
-from sarhub.errors import DataError
+from sarhub.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
@@ -423,7 +423,8 @@ def open_scene_split(dataset: str, data_root: str | None, split: str, transform:
     `classes` (the training set's) fixes the label map of a validation/test split."""
     if data_root is None:
         if dataset not in SCENE_DATASETS:
-            raise DataError(None, f"--dataset {dataset} needs --data-root (the simulator imitates TSX, BEN and OSU)")
+            raise ConfigError("data_root", f"dataset {dataset} needs its data folder (the simulator imitates TSX, BEN and "
+                                          "OSU)")
         root = simulated_scene_root(dataset, sim_classes, sim_per_class, sim_size, seed)
         return SceneDataset(root, split, transform, seed, cache=True, split_dir=root, classes=classes)
     root = Path(data_root)

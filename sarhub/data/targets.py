@@ -227,7 +227,7 @@ def find_split_folder(root: Path, split: str) -> Path:
         return candidates[0]
     if candidates:
         names = ", ".join(p.name for p in candidates)
-        raise DataError(root, f"several {split} folders ({names}): choose one with --{split}-dir")
+        raise DataError(root, f"several {split} folders ({names}): choose one with {split}_dir (--{split}-dir)")
     raise DataError(root / split, "MSTAR folder not found")
 
 
