@@ -89,6 +89,8 @@ class CocoTestOptions(TestOptions):
     subset: list[str] | None = option(None, "also score the images listed in LIST (one file name per line) as row "
                                             "NAME; repeatable. Default: the dataset's official subsets (SSDD: inshore, "
                                             "offshore) when scoring its test split", metavar="NAME=LIST", repeat=True)
+    split: str = option("test", "the run's split scored: test, or val (its validation split; no test file is read)",
+                        choices=("test", "val"))
 
 
 def subset_lists(test_cfg: CocoTestOptions, official: dict[str, str],
@@ -103,6 +105,6 @@ def subset_lists(test_cfg: CocoTestOptions, official: dict[str, str],
         if bad:
             raise ConfigError("subset", f"takes NAME=LIST, got {bad[0]!r}")
         return {name: Path(path) for name, _, path in pairs}
-    if test_cfg.ann is not None or root is None:
+    if test_cfg.ann is not None or root is None or test_cfg.split != "test":
         return {}
     return {name: Path(root) / path for name, path in official.items()}

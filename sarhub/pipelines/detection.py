@@ -251,7 +251,7 @@ def test(test_cfg: DetectionTestConfig) -> dict:
         test_set = CocoDetection(test_cfg.ann, test_cfg.image_dir, drop_bad_boxes=test_cfg.drop_bad_boxes)
         dataset, data = Path(test_cfg.ann).name, str(test_cfg.ann)
     else:
-        test_set = run.open_split("test")
+        test_set = run.open_split(test_cfg.split)
         dataset, data = run.data.dataset, run.data.root or "simulator"
     if list(test_set.classes) != list(saved["classes"]):
         raise DataError(test_cfg.ann or run.data.root, f"its categories are {test_set.classes}, the checkpoint was "

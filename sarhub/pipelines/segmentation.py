@@ -311,7 +311,7 @@ def test(test_cfg: SegmentationTestConfig) -> dict:
                                           f"{num_classes} (background included)")
         dataset, data = Path(test_cfg.ann).name, str(test_cfg.ann)
     else:
-        test_set = run.open_split("test")
+        test_set = run.open_split(test_cfg.split)
         dataset, data = run.data.dataset, run.data.root or "simulator"
     if lists and not isinstance(test_set, CocoMasks):
         raise ConfigError("subset", "subset lists need a COCO test set (ann, or a COCO dataset)")
