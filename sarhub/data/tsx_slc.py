@@ -25,11 +25,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from sarhub.data.imageio import AMPLITUDE_SCALE
 from sarhub.data.labels import SingleLabelItems
 from sarhub.errors import DataError
 
 TRAIN_LIST, VAL_LIST, LABEL_MAP = "slc_train_3.txt", "slc_val_3.txt", "slc_catename2label_cate8.txt"
-AMPLITUDE_SCALE = 65535.0  # the 16-bit storage scale of TSX detected products
 TEST_FRACTION = 0.1  # of each class of the published training list, held out as the test split
 
 

@@ -23,6 +23,7 @@ from sarhub.classification import (
     train_classifier,
 )
 from sarhub.cli import common_parser, config_defaults, parse_args, refuse, report_result, to_config, use_defaults
+from sarhub.data.class_folder import ClassFolderDataset
 from sarhub.data.scene import SPLITS, open_scene_split
 from sarhub.distributed import barrier, cleanup, init_distributed
 from sarhub.errors import DataError
@@ -56,7 +57,8 @@ def get_parser(description: str = "Pre-train a backbone on SAR scene classificat
     p = common_parser(description)
     p.add_argument("--dataset", type=str, choices=list(DATASETS),
                    help="TSX-SLC: the real TerraSAR-X SLC chips (sarhub.data.tsx_slc); folder: any class-folder image "
-                        "set given by --data-root (e.g. NWPU-RESISC45)")
+                        "set given by --data-root (e.g. RSSCN7, NWPU-RESISC45, tsx_slc/slc_data), read as one grey "
+                        "channel (RGB by BT.601 luma; sarhub.data.class_folder)")
     add_classification_args(p)
     p.add_argument("--div-factor", type=float, help="OneCycle start lr = max lr / this")
     p.add_argument("--pct-start", type=float)
@@ -92,8 +94,13 @@ def parse(argv: Sequence[str] | None = None, config_dir: Path | None = None,
 
 
 def open_split(run, split: str, train: bool, classes=None, cache: bool = False):
-    """One split of a run (a config, or a checkpoint's saved arguments as a namespace) in its dataset's layout."""
+    """One split of a run (a config, or a checkpoint's saved arguments as a namespace) in its dataset's layout;
+    `--dataset folder` reads any class-folder set as one grey channel (`sarhub.data.class_folder`)."""
     lists = dict(item.split("=", 1) for item in run.split_file or [])
+    if run.dataset == "folder" and run.data_root is not None:
+        return ClassFolderDataset(run.data_root, split, run.split_dir or run.output,
+                                  build_transform(run.img_size, train), run.seed, cache=cache,
+                                  split_file=lists.get(split), classes=classes)
     return open_scene_split(run.dataset, run.data_root, split,
                             build_transform(run.img_size, train), run.seed, tuple(run.bands.split(",")),
                             run.sim_classes, run.sim_per_class, cache=cache,
