@@ -26,7 +26,7 @@ from sarhub.optim import param_groups
 from sarhub.schedules import warmup_cosine
 from sarhub.ssl.byol import BYOL, ema_momentum
 from sarhub.ssl.probe import knn_top1, stack_images
-from sarhub.ssl.views import ViewConfig, random_views, test_view
+from sarhub.ssl.views import ViewConfig, eval_view, random_views
 
 # What a user of the backbone must feed it (stored in backbone.safetensors' metadata as "input_rule").
 INPUT_RULE = ("one grey channel in [0, 1] by storage format: uint8 / 255, uint16 / 65535, complex SLC |z| / 65535 "
@@ -55,6 +55,7 @@ class BYOLConfig(RunConfig):
     hidden_dim: int = 2048
     proj_dim: int = 256
     knn_k: int = 20
+    sim_per_class: int = 40  # simulator: images of its largest class, per storage format
 
 
 def get_parser(description: str = "Self-supervised SAR pre-training of a CNN backbone by BYOL"):
@@ -78,18 +79,18 @@ def parse(argv: Sequence[str] | None = None, description: str | None = None) -> 
     return to_config(BYOLConfig, args)
 
 
-def simulated_pool(tile_size: int) -> SARPool:
+def simulated_pool(tile_size: int, per_class: int) -> SARPool:
     """Embedded default: simulated scenes of the three storage formats (TSX 16-bit amplitude takes DRAE)."""
-    sources = [folder_source(f"simulated {fmt}", [simulated_scene_root(fmt, n_classes=8, n_max=40)], cut="chip",
+    sources = [folder_source(f"simulated {fmt}", [simulated_scene_root(fmt, 8, per_class)], cut="chip",
                              drae="rd" if fmt == "TSX" else "none") for fmt in ("TSX", "BEN", "OSU")]
     return build_pool(sources, tile_size, "simulated_pool")
 
 
-def monitor_sets(data_root: str | None) -> tuple[tuple[torch.Tensor, torch.Tensor], ...] | None:
+def monitor_sets(data_root: str | None, sim_per_class: int) -> tuple[tuple[torch.Tensor, torch.Tensor], ...] | None:
     """((memory images, labels), (query images, labels)) of the kNN monitor: the TSX SLC train → val lists (its
     carved test split is never touched), the simulated TSX set without a data root, None when neither exists."""
     if data_root is None:
-        root = simulated_scene_root("TSX", n_classes=8, n_max=40)
+        root = simulated_scene_root("TSX", 8, sim_per_class)
         return stack_images(SceneDataset(root, "train")), stack_images(SceneDataset(root, "val"))
     tsx = Path(data_root) / "tsx_slc"
     if not is_tsx_slc(tsx):
@@ -105,7 +106,7 @@ def embed(model: BYOL, images: torch.Tensor, views: ViewConfig, env: DistEnv, am
     out = []
     with torch.autocast(device_type=env.device.type, dtype=torch.bfloat16, enabled=amp):
         for chunk in images.split(batch_size):
-            out.append(model.features(test_view(chunk.to(env.device), True, views)).float().cpu())
+            out.append(model.features(eval_view(chunk.to(env.device), True, views)).float().cpu())
     return torch.cat(out)
 
 
@@ -131,15 +132,16 @@ def pretrain(cfg: BYOLConfig, callbacks: Sequence[Callback] = ()) -> list[dict]:
     out = Path(cfg.output or "runs/byol")
     views = ViewConfig(size=cfg.img_size)
     if env.is_main and cfg.data_root is None:
-        simulated_pool(cfg.tile_size)  # write the simulated sets once before other ranks read them
+        simulated_pool(cfg.tile_size, cfg.sim_per_class)  # write the simulated sets once before other ranks read them
     barrier()
-    pool = simulated_pool(cfg.tile_size) if cfg.data_root is None else \
+    pool = simulated_pool(cfg.tile_size, cfg.sim_per_class) if cfg.data_root is None else \
         shared_pool(cfg.data_root, cfg.in_domain, cfg.tile_size)
-    monitor = monitor_sets(cfg.data_root)
+    monitor = monitor_sets(cfg.data_root, cfg.sim_per_class)
     if env.is_main:
         print(f"{pool.name}: {len(pool)} tiles of {cfg.tile_size} px from "
               + ", ".join(f"{s['source']} ({s['tiles']})" for s in pool.sources)
               + f"; views {cfg.img_size} px; kNN monitor: {'none' if monitor is None else len(monitor[1][1])} images")
+    torch.manual_seed(cfg.seed)
     model = BYOL(cfg.model, 1, cfg.hidden_dim, cfg.proj_dim).to(env.device)
     channels_last = env.device.type == "cuda" if cfg.channels_last is None else cfg.channels_last
     if channels_last:

@@ -11,7 +11,7 @@ A view of a tile (B×1×S×S grey in [0, 1], the pool's storage) is, in this ord
 4. a brightness jitter x^γ, log γ uniform in log `gamma_range` (the storage-format drift the paper's Table 2 tests);
 5. per-image standardisation (zero mean, unit variance): the input contract every downstream task also follows.
 
-No colour operations: the input is one grey channel. `test_view` is the deterministic counterpart (resize, DRAE at
+No colour operations: the input is one grey channel. `eval_view` is the deterministic counterpart (resize, DRAE at
 its test value, standardisation) for monitors and for users of the pre-trained backbone.
 """
 from __future__ import annotations
@@ -86,7 +86,7 @@ def random_views(tiles: torch.Tensor, rd: torch.Tensor, cfg: ViewConfig,
     return standardise_per_image(x)
 
 
-def test_view(images: torch.Tensor, rd: torch.Tensor | bool, cfg: ViewConfig) -> torch.Tensor:
+def eval_view(images: torch.Tensor, rd: torch.Tensor | bool, cfg: ViewConfig) -> torch.Tensor:
     """The deterministic input of the contract: resize to `size`, DRAE at `rd_test` where flagged, standardise."""
     x = images.float()
     if x.shape[-2:] != (cfg.size, cfg.size):
