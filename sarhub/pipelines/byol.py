@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 from sarhub.callbacks import Callback, RunState
+from sarhub.classification import train_loader
 from sarhub.cli import RunConfig, common_parser, fit_config, parse_args, to_config, use_defaults
-from sarhub.data.loader import seeded_train_loader
 from sarhub.data.sar_pool import SARPool, build_pool, folder_source, shared_pool
 from sarhub.data.scene import SceneDataset
 from sarhub.data.synthetic.scenes import simulated_scene_root
@@ -147,11 +147,7 @@ def pretrain(cfg: BYOLConfig, callbacks: Sequence[Callback] = ()) -> list[dict]:
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     model = wrap_ddp(model, env)
-    sampler = None
-    if env.distributed:
-        sampler = torch.utils.data.DistributedSampler(pool, env.world_size, env.rank, shuffle=True, seed=cfg.seed,
-                                                      drop_last=True)
-    loader, sampler = seeded_train_loader(pool, cfg.batch_size, cfg.workers, env, cfg.seed, sampler=sampler)
+    loader, sampler = train_loader(pool, cfg.batch_size, cfg.workers, env, cfg.seed)
     lr = cfg.lr or cfg.blr * cfg.batch_size * env.world_size / 256
     optimizer = torch.optim.SGD(param_groups(model, cfg.weight_decay), lr=lr, momentum=0.9)
     total = cfg.epochs * len(loader)
