@@ -38,6 +38,7 @@ def script(task: str, name: str):
 SCENE = script("SAR_scene_classification", "train")
 TARGET_TRAIN = script("target_recognition", "train")
 MIM = script("self_supervised", "pretrain_mim")
+BYOL = script("self_supervised", "pretrain_byol")
 FEWSHOT = script("self_supervised", "fewshot")
 EXPLAIN = script("knowledge_point", "explain")
 SCENE_TEST = script("SAR_scene_classification", "test")
@@ -224,6 +225,14 @@ def test_mim_pool_smaller_than_a_batch_refuses_zero_steps(tmp_path, capsys):
                                                     "--workers", "0", "--output", str(out)]))
     assert "zero optimiser steps" in line
     assert not (out / "encoder.safetensors").exists()
+
+
+def test_byol_data_root_that_is_not_the_shared_data_folder_is_one_line(tmp_path, capsys):
+    (tmp_path / "not_shared").mkdir()
+    line = one_line_error(capsys, lambda: BYOL.main(["--data-root", str(tmp_path / "not_shared"),
+                                                     "--output", str(tmp_path / "byol")]))
+    assert "s1s2_pairs/sar: folder not found" in line
+    assert not (tmp_path / "byol").exists()
 
 
 @pytest.mark.parametrize("shots, message", [("0", "at least 1"), ("99", "exceeds the 4 training chips")])
