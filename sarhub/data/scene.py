@@ -148,11 +148,14 @@ def make_splits(root: Path, seed: int = 0, fractions: Sequence[float] = SPLIT_FR
     log.info("wrote %s splits of %s: %s", out, root, {s: len(v) for s, v in splits.items()})
 
 
-def ensure_generated_splits(split_dir: Path, root: Path, seed: int, make: Callable[[], None]) -> None:
-    """Split files this project generated into `split_dir` are tagged with the data root and seed they were drawn
-    from (`splits.json`) and redrawn when either changed, so a run folder reused for other data never reads the old
-    data's lists."""
-    tag = {"root": str(Path(root).resolve()), "seed": seed}
+def ensure_generated_splits(split_dir: Path, root: Path, seed: int, make: Callable[[], None],
+                            fractions: Sequence[float] = SPLIT_FRACTIONS) -> None:
+    """Split files this project generated into `split_dir` are tagged with the data root, seed and (when not the
+    default) fractions they were drawn from (`splits.json`) and redrawn when any changed, so a run folder reused for
+    other data never reads the old data's lists."""
+    tag: dict = {"root": str(Path(root).resolve()), "seed": seed}
+    if tuple(fractions) != SPLIT_FRACTIONS:
+        tag["fractions"] = list(fractions)
     stamp = split_dir / "splits.json"
     current = json.loads(stamp.read_text()) if stamp.is_file() else None
     if current == tag and all((split_dir / f"{s}.txt").is_file() for s in SPLITS):
@@ -186,11 +189,13 @@ class SceneDataset(Dataset):
 
     def __init__(self, root: str | Path, split: str, transform: Callable | None = None, seed: int = 0,
                  cache: bool = False, split_dir: str | Path | None = None, split_file: str | Path | None = None,
-                 classes: Sequence[str] | None = None, num_classes: int | None = None):
+                 classes: Sequence[str] | None = None, num_classes: int | None = None,
+                 fractions: Sequence[float] = SPLIT_FRACTIONS):
         """Items come from `split_file`, else `<root>/<split>.txt`, else `<split_dir>/<split>.txt` (written there,
-        seeded, when absent; `split_dir` defaults to root for library use on a folder you own, the scripts always
-        give the run folder or --split-dir). Classes: `classes` (a validation set takes the training set's), else classes.txt
-        (root, then split_dir), else `num_classes` names "0"…"N-1" (the authors' lists carry indices only)."""
+        seeded, `fractions` per class, when absent; `split_dir` defaults to root for library use on a folder you
+        own, the scripts always give the run folder or --split-dir). Classes: `classes` (a validation set takes the
+        training set's), else classes.txt (root, then split_dir), else `num_classes` names "0"…"N-1" (the authors'
+        lists carry indices only)."""
         self.root = Path(root)
         if not self.root.is_dir():
             raise DataError(self.root, "dataset folder not found")
@@ -200,8 +205,8 @@ class SceneDataset(Dataset):
         if not list_file.is_file() and split_file is None:
             split_dir = self.root if split_dir is None else split_dir
             list_file = Path(split_dir) / f"{split}.txt"
-            ensure_generated_splits(Path(split_dir), self.root, seed, lambda: make_splits(self.root, seed,
-                                                                                         out=Path(split_dir)))
+            ensure_generated_splits(Path(split_dir), self.root, seed,
+                                    lambda: make_splits(self.root, seed, fractions, out=Path(split_dir)), fractions)
         if classes is not None:
             self.classes = list(classes)
         elif (self.root / "classes.txt").is_file() or (split_dir and (Path(split_dir) / "classes.txt").is_file()) \

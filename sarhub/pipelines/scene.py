@@ -11,6 +11,7 @@ from sarhub.backbones import backbone_family
 from sarhub.checkpoints import load_checkpoint, write_text_atomic
 from sarhub.classification import ClassifierConfig, build_transform, eval_loader, predict, train_classifier
 from sarhub.config import TestOptions, group, option
+from sarhub.data.class_folder import ClassFolderDataset
 from sarhub.data.scene import SPLITS, open_scene_split
 from sarhub.distributed import barrier, init_distributed
 from sarhub.engine import start_run
@@ -32,7 +33,9 @@ class SceneData:
     """Which scene set, where, and how its splits are found or made."""
 
     dataset: str = option("TSX", "TSX, BEN, OSU (the authors' .npy layout or BigEarthNet-S1's own), TSX-SLC (the "
-                                 "real TerraSAR-X SLC chips), folder (any class-folder image set)", choices=DATASETS)
+                                 "real TerraSAR-X SLC chips), folder (any class-folder set, e.g. RSSCN7 or "
+                                 "tsx_slc/slc_data, read as one grey channel: RGB by BT.601 luma; "
+                                 "sarhub.data.class_folder)", choices=DATASETS)
     root: str | None = option(None, "dataset folder; None: the built-in SAR simulator", flag="data_root")
     bands: str = option("VV", "BigEarthNet-S1 original layout: VV, VH or VV,VH")
     split_dir: str | None = option(None, "where split files missing from the data root are written (None: the run "
@@ -84,6 +87,10 @@ class SceneConfig(ClassifierConfig):
     def open_split(self, split: str, train: bool, classes: list[str] | None = None):
         """One split of the run in its dataset's layout; a validation/test split takes the training classes."""
         d = self.data
+        if d.dataset == "folder" and d.root is not None:
+            return ClassFolderDataset(d.root, split, d.split_dir or self.run.output,
+                                      build_transform(self.input.img_size, train), self.run.seed, cache=self.cache,
+                                      split_file=d.lists.get(split), classes=classes)
         return open_scene_split(d.dataset, d.root, split, build_transform(self.input.img_size, train), self.run.seed,
                                 tuple(d.bands.split(",")), d.sim_classes, d.sim_per_class, cache=self.cache,
                                 split_dir=d.split_dir or self.run.output, split_file=d.lists.get(split),

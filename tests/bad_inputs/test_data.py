@@ -33,8 +33,9 @@ def test_a_bad_file_in_a_dataloader_worker_is_one_line_and_keeps_the_run(finishe
 
 
 def test_mixed_one_and_three_channel_set_is_one_line(tmp_path, capsys):
+    # the authors' .npy layout keeps its channels (a class-folder set, --dataset folder, reads every image as grey)
     data = npy_set(tmp_path / "d", {"a": [(8, 8)] * 4, "b": [(8, 8)] * 3 + [(3, 8, 8)]})
-    line = one_line_error(capsys, lambda: SCENE.main([*TINY, "--data-root", str(data), "--dataset", "folder",
+    line = one_line_error(capsys, lambda: SCENE.main([*TINY, "--data-root", str(data), "--dataset", "OSU",
                                                       "--output", str(tmp_path / "r"), "--batch-size", "2"]))
     assert "channel" in line
 

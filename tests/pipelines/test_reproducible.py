@@ -10,7 +10,7 @@ from sarhub import engine
 from sarhub.callbacks import Callback
 from sarhub.checkpoints import load_checkpoint
 from sarhub.cli import parse_config
-from sarhub.pipelines import detection, mim, scene, segmentation, targets
+from sarhub.pipelines import byol, detection, mim, scene, segmentation, targets
 
 CASES = {
     "targets": (targets.TargetConfig, targets.train, ["--sim-per-class", "3", "--img-size", "32", "--batch-size", "8",
@@ -26,6 +26,9 @@ CASES = {
                                                                           "2"], "--iterations"),
     "mim": (mim.MIMConfig, mim.pretrain, ["--encoder", "vit_tiny", "--img-size", "32", "--patch-size", "16",
                                           "--batch-size", "16", "--warmup-epochs", "1"], "--epochs"),
+    "byol": (byol.BYOLConfig, byol.pretrain, ["--batch-size", "8", "--view-size", "32", "--tile-size", "32",
+                                              "--sim-per-class", "6", "--hidden-dim", "32", "--proj-dim", "16"],
+             "--epochs"),
 }
 
 

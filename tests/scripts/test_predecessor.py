@@ -64,12 +64,12 @@ def test_transitive_transfer_from_optical_folder_to_sar(tmp_path):
     run([sys.executable, "train.py", "--dataset", "folder", "--data-root", str(optical), *TINY, "--epochs", "1",
          "--output", str(tmp_path / "opt")], tmp_path)
     opt = load_checkpoint(tmp_path / "opt" / "checkpoint_last.pth")
-    assert opt["args"]["in_chans"] == 3
+    assert opt["args"]["in_chans"] == 1  # RGB folders are read as one grey channel (BT.601 luma)
     run([sys.executable, "train.py", *TINY, "--epochs", "1", "--weights", str(tmp_path / "opt" / "checkpoint_last.pth"),
          "--freeze-backbone", "--output", str(tmp_path / "sar")], tmp_path)
     sar = load_checkpoint(tmp_path / "sar" / "checkpoint_last.pth")
-    # conv1 is the optical one summed over RGB and stayed frozen; only the classifier trained
-    assert torch.allclose(sar["model"]["conv1.weight"], opt["model"]["conv1.weight"].sum(dim=1, keepdim=True))
+    # conv1 is the optical (grey) one and stayed frozen; only the classifier trained
+    assert torch.equal(sar["model"]["conv1.weight"], opt["model"]["conv1.weight"])
     assert torch.equal(sar["model"]["layer4.1.conv2.weight"], opt["model"]["layer4.1.conv2.weight"])
     assert torch.equal(sar["model"]["layer4.1.bn2.running_mean"], opt["model"]["layer4.1.bn2.running_mean"])
     assert sar["model"]["fc.weight"].shape[0] == 3

@@ -1,0 +1,126 @@
+"""The transfer benchmark (issue 28) on the simulator: the three outputs with the right rows and columns, resuming a
+killed suite, a failing cell among finished ones, the statistics, a validation split that never reads a test file,
+and the same rows with two jobs as with one."""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from sarhub import bench
+from sarhub.cli import parse_config
+from sarhub.metrics.bootstrap import bootstrap_mean_ci, mean_sd, segmentation_difference
+
+METRICS = ("top1", "macro_f1", "acc_1shot", "acc_5shot")
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SARHUB_CACHE", str(path))
+        yield path
+
+
+@pytest.fixture(scope="module")
+def smoke(cache, tmp_path_factory) -> Path:
+    """The embedded default: two initialisations × two tasks × two seeds."""
+    out = tmp_path_factory.mktemp("smoke") / "bench"
+    bench.main(["--output", str(out), "--threads", "1"])
+    return out
+
+
+def rows_of(out: Path) -> list[dict]:
+    with open(out / "results.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_the_default_suite_writes_the_three_outputs(smoke):
+    rows = rows_of(smoke)
+    assert {(r["backbone"], r["task"], r["seed"]) for r in rows} == {
+        (b, t, s) for b in ("scratch", "TSX-SLC") for t in ("mstar-30", "fewshot") for s in ("0", "1")}
+    assert all(r["status"] == "ok" for r in rows)
+    assert {"backbone", "task", "seed", "status", "wall_s", "epochs", "checkpoint", *METRICS} <= set(rows[0])
+    text = (smoke / "results.md").read_text()
+    assert "| scratch | " in text and "| TSX-SLC | " in text and "Paired differences against scratch" in text
+    assert "| mstar-30 (top1) | TSX-SLC |" in text and "2 seeds |" in text
+    assert (smoke / "results.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_killed_suite_rerun_trains_only_the_missing_cells(smoke, tmp_path, monkeypatch):
+    out = Path(shutil.copytree(smoke, tmp_path / "bench"))
+    for cell in ("scratch/mstar-30/seed1", "TSX-SLC/fewshot/seed0"):
+        (out / "cells" / cell / "cell.json").unlink()  # killed before these two finished
+    ran = []
+    for name, runner in list(bench.RUNNERS.items()):
+        monkeypatch.setitem(bench.RUNNERS, name, lambda cell, folder, runner=runner: ran.append(
+            (cell.backbone.label, cell.task, cell.seed)) or runner(cell, folder))
+    bench.main(["--output", str(out), "--threads", "1"])
+    assert sorted(ran) == [("TSX-SLC", "fewshot", 0), ("scratch", "mstar-30", 1)]
+    before = {k: v for k, v in rows_of(smoke)[1].items() if k != "wall_s"}
+    assert {k: v for k, v in rows_of(out)[1].items() if k != "wall_s"} == before  # resumed to the same result
+
+
+def test_a_failing_cell_keeps_its_error_and_the_others_finish(cache, tmp_path):
+    out = tmp_path / "bench"
+    rows = bench.run(parse_config(bench.BenchConfig, [
+        "--backbones", "scratch", f"broken={tmp_path / 'missing.safetensors'}", "--tasks", "fewshot", "--seeds", "1",
+        "--output", str(out), "--threads", "1"]))
+    status = {r["backbone"]: r["status"] for r in rows}
+    assert status["scratch"] == "ok" and "missing.safetensors" in status["broken"] and "not found" in status["broken"]
+    assert "## Cells that failed" in (out / "results.md").read_text()
+
+
+def test_dry_run_lists_the_cells_with_a_cost(capsys, tmp_path):
+    bench.main(["--dry-run", "--output", str(tmp_path / "b")])
+    text = capsys.readouterr().out
+    assert text.count("| scratch |") == 4 and "8 cells" in text and not (tmp_path / "b").exists()
+
+
+def test_statistics_match_a_hand_computation():
+    assert mean_sd([1.0, 2.0, 4.0]) == pytest.approx((7 / 3, np.std([1, 2, 4], ddof=1)))
+    diffs = [2.0, 3.0, 7.0]
+    mean, lo, hi = bootstrap_mean_ci(diffs, draws=20000, seed=0)
+    rng = np.random.default_rng(0)
+    means = np.asarray(diffs)[rng.integers(0, 3, size=(20000, 3))].mean(axis=1)
+    assert (mean, lo, hi) == pytest.approx((4.0, np.quantile(means, 0.025), np.quantile(means, 0.975)))
+    assert 2.0 <= lo < mean < hi <= 7.0
+    a = torch.tensor([[[5, 0], [0, 5]], [[5, 0], [0, 5]]])  # two images, both perfect
+    b = torch.tensor([[[5, 0], [5, 0]], [[5, 0], [0, 5]]])  # the first image misses its target
+    diff, lo, hi = segmentation_difference(a, b, "miou", draws=200)
+    full_b = 100 * (10 / 15 + 5 / 10) / 2  # IoU background 10/15, target 5/10 of b summed
+    assert diff == pytest.approx(100 - full_b) and lo >= 0 and hi <= 100
+
+
+def test_the_validation_split_never_reads_a_test_file(cache, tmp_path):
+    for test_folder in cache.rglob("test"):  # the simulated MSTAR set without its test chips
+        if test_folder.is_dir():
+            shutil.rmtree(test_folder)
+    rows = bench.run(parse_config(bench.BenchConfig, ["--backbones", "scratch", "--split", "val", "--seeds", "1",
+                                                      "--output", str(tmp_path / "val"), "--threads", "1"]))
+    assert [r["status"] for r in rows] == ["ok", "ok"] and all(r["split"] == "val" for r in rows)
+
+
+def test_two_jobs_give_the_rows_of_one(cache, tmp_path):
+    common = ["--tasks", "mstar-30", "--seeds", "1", "--threads", "1"]
+    one = bench.run(parse_config(bench.BenchConfig, [*common, "--output", str(tmp_path / "one")]))
+    two = bench.run(parse_config(bench.BenchConfig, [*common, "--output", str(tmp_path / "two"), "--jobs", "2"]))
+    keep = ("backbone", "task", "seed", "status", *METRICS)
+    assert [{k: r.get(k) for k in keep} for r in one] == [{k: r.get(k) for k in keep} for r in two]
+
+
+def test_specs_become_architectures_and_weights(tmp_path):
+    parse = bench.Backbone.parse
+    assert parse("scratch", "resnet18") == bench.Backbone("scratch", "resnet18", None)
+    assert parse("resnet18-tsxslc", "resnet50").arch == "resnet18"  # a Model-Hub name knows its network
+    assert parse("R50=resnet50@x.pth", "resnet18") == bench.Backbone("R50", "resnet50", "x.pth")
+    assert parse("resnet18.a1_in1k", "resnet50") == bench.Backbone("resnet18.a1_in1k", "resnet18",
+                                                                   "timm:resnet18.a1_in1k")
+    with pytest.raises(Exception, match="share a label"):
+        parse_config(bench.BenchConfig, ["--backbones", "a=scratch", "a=resnet18-tsxslc"])
+    assert json.loads(json.dumps(bench.TASKS["ssdd-det"].protocols["cpu"]))["per_image_norm"] is True
