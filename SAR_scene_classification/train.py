@@ -3,7 +3,7 @@
     torchrun --nproc_per_node 4 train.py --dataset TSX --model resnet50 --data-root /data/TSX
     python train.py                      # embedded default: simulated TSX-format scenes, short CPU run
 
-`--dataset X` loads configs/X.yaml (the paper's settings) as defaults; without --data-root configs/simulator.yaml
+`--dataset X` loads sarhub/recipes/scene/X.yaml (the paper's settings) as defaults; without --data-root sarhub/recipes/scene/simulator.yaml
 makes the run a short CPU job; the command line overrides any of them. The pipeline: sarhub.pipelines.scene.
 """
 from sarhub.cli import parse_config, run_main

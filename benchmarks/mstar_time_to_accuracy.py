@@ -24,9 +24,9 @@ from sarhub.config import option
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN = REPO / "target_recognition" / "train.py"
-TODAY = "today (configs/mstar.yaml, fp32, StepLR, 36 epochs)"
+TODAY = "today (recipe mstar, fp32, StepLR, 36 epochs)"
 TODAY_OPTIONS = ["--config", "mstar", "--img-size", "64", "--epochs", "36", "--step-size", "12"]
-FAST = {"fast (configs/mstar_fast.yaml)": ["--config", "mstar_fast"]}
+FAST = {"fast (recipe mstar_fast)": ["--config", "mstar_fast"]}
 # The fast recipe with one lever put back the way today's recipe has it (StepLR: today's lr and x0.5 steps, scaled
 # from 36 to the fast recipe's 20 epochs).
 ABLATIONS = {

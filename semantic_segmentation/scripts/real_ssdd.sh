@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue-20 SSDD ship segmentation on a CPU budget: DeepLabV3 ResNet-18 + Dice (configs/ssdd.yaml) from scratch and
+# Issue-20 SSDD ship segmentation on a CPU budget: DeepLabV3 ResNet-18 + Dice (sarhub/recipes/segmentation/ssdd.yaml) from scratch and
 # from resnet18-tsxslc (INITS="scratch TSX-SLC SIM" adds the simulator-pretrained one), the same budget for both (letterbox to 256 px, 256 crops, output stride 16, 300 iterations
 # of batch 8 ≈ 2.9 passes, bf16 autocast), model selected on the held-out 10 % of the training images, scored on
 # all / inshore / offshore test images. Re-running resumes unfinished runs.
