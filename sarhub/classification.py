@@ -165,6 +165,7 @@ class ClassifierConfig(TaskConfig):
     cache: bool = option(False, "keep decoded images in memory")
 
 
+SELECT = object()  # the key of the validation set that selects checkpoint_best (its top-1 is the monitored "top1")
 OptimizerFactory = Callable[[nn.Module, int], tuple[torch.optim.Optimizer, Any, str]]
 
 
@@ -208,8 +209,9 @@ def train_classifier(cfg: ClassifierConfig, env: DistEnv, train_set: Dataset, va
     loss_fn = cfg.loss.build(train_set.num_classes, train_set.class_counts())
     optimizer, scheduler, interval = optimizer_factory(model, len(loader))
     sigmoid = cfg.loss.name == "bce"
-    eval_sets = {**({"val": val_set} if val_set is not None else {}), **(extra_eval or {})}
-    loaders = {name: eval_loader(ds, batch_size, run.workers, env) for name, ds in eval_sets.items()}
+    selecting = {SELECT: val_set} if val_set is not None else {}
+    loaders = {name: eval_loader(ds, batch_size, run.workers, env) for name, ds in {**selecting,
+                                                                                  **(extra_eval or {})}.items()}
 
     def evaluate(model: nn.Module) -> dict:
         row = {}
@@ -218,7 +220,8 @@ def train_classifier(cfg: ClassifierConfig, env: DistEnv, train_set: Dataset, va
             report = classification_report(logits, targets, sigmoid)
             for key in ("top1", "top5", "macro_f1", "micro_f1"):
                 if key in report:
-                    row["top1" if (name, key) == ("val", "top1") else f"{name}_{key}"] = report[key]
+                    row["top1" if (name, key) == (SELECT, "top1") else f"{'val' if name is SELECT else name}_{key}"] \
+                        = report[key]
         return row
 
     fit_cfg = FitConfig.of(cfg, cfg.optim.epochs, monitor="top1", scheduler_interval=interval)

@@ -25,7 +25,7 @@ from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 import yaml
 
-from sarhub.config import Leaf, coerce, defaults, from_flat, leaves
+from sarhub.config import Leaf, check, coerce, defaults, from_flat, leaves
 from sarhub.errors import ConfigError, SarHubError
 
 T = TypeVar("T")
@@ -152,10 +152,11 @@ def read_values(cls: type, path: Path) -> dict[str, Any]:
     if not isinstance(values, dict):
         raise ConfigError(path, f"must be a mapping of settings (key: value), not a {type(values).__name__}")
     values = {str(k).replace("-", "_"): v for k, v in values.items()}
-    unknown = sorted(set(values) - set(leaves(cls)))
+    known = leaves(cls)
+    unknown = sorted(set(values) - set(known))
     if unknown:
         raise ConfigError(path, f"unknown setting {unknown[0]!r}")
-    return values
+    return {name: check(known[name], value, str(path)) for name, value in values.items()}  # bad even if overridden
 
 
 def config_file(cls: type, given: str) -> Path:
@@ -235,6 +236,18 @@ def parse_command(commands: Mapping[str, type], argv: Sequence[str] | None = Non
     return name, parse_config(commands[name], argv[1:], (commands[name].__doc__ or "").strip(), sub_prog)
 
 
+class StderrHandler(logging.StreamHandler):
+    """Log lines to whatever sys.stderr is when they are written (not the stream of the first call)."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 USER_OS_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
 
 
@@ -243,8 +256,8 @@ def run_main(main: Callable[[], None]) -> None:
     to continue and exits with 130. Programming errors keep their traceback."""
     os.environ.setdefault("MPLBACKEND", "Agg")  # scripts draw figures to files: the backend is chosen here, once
     log = logging.getLogger("sarhub")  # what the library reports at INFO (a weights load) is shown by the scripts
-    if not log.handlers:
-        handler = logging.StreamHandler()
+    if not any(isinstance(h, StderrHandler) for h in log.handlers):
+        handler = StderrHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.INFO)

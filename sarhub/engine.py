@@ -97,6 +97,9 @@ def _refuse_changes(out: Path, resume: str, now: dict, names: Sequence[str]) -> 
         saved = json.loads(path.read_text())
     except json.JSONDecodeError:
         return
+    if saved.get("task") and now.get("task") and saved["task"] != now["task"]:
+        raise WeightsError(folder, f"holds a {saved['task']} run, not a {now['task']} one: resume it with its own "
+                                   "task's script, or choose another output folder")
     changes = changed_settings(saved, now, names)
     if changes:
         name = changes[0].split(":", 1)[0]
@@ -242,6 +245,8 @@ def _fit(model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, tra
         run.epoch, run.global_step = int(state["epoch"]), int(state.get("global_step", 0))
         run.history, run.best = list(state.get("history", [])), state.get("best", run.best)
         saved = state.get("args") or {}
+        if saved.get("task") and (args or {}).get("task") and saved["task"] != args["task"]:
+            raise WeightsError(resume, f"is a {saved['task']} checkpoint, not a {args['task']} one")
         changes = changed_settings(saved, args or {}, cfg.identity)
         frozen = changed_settings(saved, args or {}, cfg.frozen)
         if frozen:

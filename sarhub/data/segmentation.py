@@ -84,8 +84,8 @@ def load_mask(path: str | Path, mask_format: str = "auto") -> np.ndarray:
         raise DataError(path, f"label values {sorted(values - {0, 1, IGNORE_INDEX})[:5]} outside {{0, 1}} "
                               f"(and {IGNORE_INDEX} = ignore)")
     if mask_format == "auto" and IGNORE_INDEX in values and 1 not in values:
-        raise DataError(path, "mask holds only 0 and 255: pass mask_format='0255' if 255 marks buildings, "
-                              "or mask_format='01' if it marks ignored pixels")
+        raise DataError(path, "mask holds only 0 and 255: set mask_format (--mask-format) to 0255 if 255 marks "
+                              "buildings, or to 01 if it marks ignored pixels")
     return array.astype(np.int64)
 
 

@@ -56,6 +56,8 @@ class SegmentationData:
     val_fraction: float = option(0.1, "COCO sets: seeded share of the training images held out as the validation "
                                       "split (model selection); 0: evaluate on the test split", bounds=(0.0, 0.9))
     polarisation: str = option("span", "SpaceNet6: span (mean of HH/HV/VH/VV) or bands, e.g. HH or HH,VV")
+    mask_format: str = option("auto", "folder masks: auto (0/1, 255 ignored), 01, or 0255 (255 marks the target)",
+                              choices=("auto", "01", "0255"))
     split_file: str | None = option(None, "SpaceNet6/folder: the 7:3 split file (None: split_seed<seed>.json in the "
                                           "run folder; never the data root)")
     sim_tiles: int = option(60, "simulated tiles", bounds=(2, None))
@@ -154,7 +156,8 @@ class SegmentationConfig(TaskConfig):
             return SpaceNet6(root, split, transform, self.run.seed, polarisation=polarisation, cache=True)
         split_file = d.split_file or Path(self.run.output) / f"split_seed{self.run.seed}.json"
         if d.dataset == "folder":
-            return SegmentationFolder(d.root, split, transform, self.run.seed, split_file=split_file)
+            return SegmentationFolder(d.root, split, transform, self.run.seed, split_file=split_file,
+                                      mask_format=d.mask_format)
         return SpaceNet6(d.root, split, transform, self.run.seed, polarisation=polarisation, split_file=split_file)
 
 

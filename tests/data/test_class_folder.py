@@ -115,12 +115,13 @@ def test_split_lists_are_never_written_into_the_data_root(tmp_path):
 
 
 def test_scene_pipeline_folder_dataset_is_one_channel(tmp_path):
+    from sarhub.cli import parse_config
     from sarhub.pipelines import scene
 
     root = rgb_folder(tmp_path / "set", (6, 6))
-    cfg = scene.parse(["--dataset", "folder", "--data-root", str(root), "--img-size", "16",
-                       "--output", str(tmp_path / "run")])
-    train = scene.open_split(cfg, "train", True)
+    cfg = parse_config(scene.SceneConfig, ["--dataset", "folder", "--data-root", str(root), "--img-size", "16",
+                                           "--output", str(tmp_path / "run")])
+    train = cfg.open_split("train", True)
     assert isinstance(train, ClassFolderDataset) and train[0]["image"].shape == (1, 16, 16)
 
 
