@@ -191,7 +191,8 @@ class BenchConfig:
             train, colon, test = folders.partition(":")
             if not (name and eq and colon and train and test):
                 raise ConfigError("pair", f"{item!r}: expected NAME=TRAIN_DIR:TEST_DIR")
-            protocols = {tier: {**s, "train_dir": train, "test_dir": test} for tier, s in TASKS["eoc1"].protocols.items()}
+            protocols = {tier: {**settings, "train_dir": train, "test_dir": test}
+                         for tier, settings in TASKS["eoc1"].protocols.items()}
             table[f"pair-{name}"] = Task(f"pair-{name}", "targets", None, TASKS["eoc1"].metrics, protocols)
         return table
 

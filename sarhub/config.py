@@ -266,12 +266,23 @@ class RunOptions:
 
 @dataclass
 class OptimOptions:
-    """The optimisation options every training run has; tasks extend it with their schedule's."""
+    """The optimisation options every training run has. None takes the task's default (its optimiser class's
+    `DEFAULTS`, filled in by `resolve` from the task config's `__post_init__`; a recipe or the command line set
+    them); tasks extend this with their schedule's options."""
 
-    epochs: int = option(1, "training epochs", bounds=(1, None), resumable=True)
-    batch_size: int = option(32, "per process", bounds=(1, None))
-    lr: float | None = option(None, "peak learning rate (None: the recipe's)", positive=True)
-    weight_decay: float | None = option(None, "(None: the recipe's)", bounds=(0.0, None))
+    DEFAULTS: ClassVar[dict[str, Any]] = {}
+
+    epochs: int | None = option(None, "training epochs (None: the task's)", bounds=(1, None), resumable=True)
+    batch_size: int | None = option(None, "per process (None: the task's)", bounds=(1, None))
+    lr: float | None = option(None, "learning rate, the peak of a schedule (None: the task's)", positive=True)
+    weight_decay: float | None = option(None, "weight decay, none on norms and biases (None: the task's)",
+                                        bounds=(0.0, None))
+
+    def resolve(self, **derived: Any) -> None:
+        """Fill every option left None: `derived` values first (they depend on other settings), then DEFAULTS."""
+        for name, value in {**self.DEFAULTS, **derived}.items():
+            if getattr(self, name) is None:
+                setattr(self, name, value)
 
 
 @dataclass
@@ -315,6 +326,14 @@ class TaskConfig:
     TASK: ClassVar[str] = ""
     RECIPES: ClassVar[str | None] = None  # folder of sarhub/recipes with this task's YAML recipes
     SIGNATURE: ClassVar[str] = ""  # an option only this task's runs saved (runs saved before "task" was recorded)
+
+    def __init_subclass__(cls, task: str | None = None, recipes: str | None = None, signature: str | None = None,
+                          **kwargs: Any) -> None:
+        """`class XConfig(TaskConfig, task=..., recipes=..., signature=...)` names a task where it is declared."""
+        super().__init_subclass__(**kwargs)
+        cls.TASK = task if task is not None else cls.TASK
+        cls.RECIPES = recipes if recipes is not None else cls.RECIPES
+        cls.SIGNATURE = signature if signature is not None else cls.SIGNATURE
 
     @classmethod
     def from_args(cls: type[T], args: Mapping[str, Any], where: Any = None) -> T:

@@ -12,10 +12,10 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from sarhub.backbones import ModelOptions, load_weights
+from sarhub.backbones import load_weights
 from sarhub.callbacks import Callback, RunState
 from sarhub.classification import train_loader
-from sarhub.config import RunOptions, TaskConfig, group, option
+from sarhub.config import OptimOptions, group, option
 from sarhub.data.sar_pool import SARPool, build_pool, folder_source, shared_pool
 from sarhub.data.scene import SceneDataset
 from sarhub.data.synthetic.scenes import simulated_scene_root
@@ -24,6 +24,7 @@ from sarhub.distributed import DistEnv, barrier, unwrap, wrap_ddp
 from sarhub.engine import FitConfig, fit, start_run
 from sarhub.hub import InputContract, save_backbone
 from sarhub.optim import param_groups
+from sarhub.pipelines.common import TrainConfig
 from sarhub.preprocess import InputOptions
 from sarhub.schedules import warmup_cosine
 from sarhub.ssl.byol import BYOL, ema_momentum
@@ -38,28 +39,22 @@ INPUT_RULE = ("one grey channel in [0, 1] by storage format: uint8 / 255, uint16
 
 
 @dataclass
-class BYOLOptim:
-    """SGD with momentum 0.9 (no decay on norms/biases), lr = blr · total batch / 256, warm-up then cosine."""
+class BYOLOptim(OptimOptions):
+    """SGD with momentum 0.9 (weight decay 5e-4, none on norms/biases), lr = blr · total batch / 256 unless given,
+    warm-up then cosine; batch 128, 100 epochs."""
 
-    epochs: int = option(100, "pre-training epochs", bounds=(1, None), resumable=True)
-    batch_size: int = option(128, "per process", bounds=(2, None))
-    lr: float | None = option(None, "None: blr · total batch / 256", positive=True)
-    blr: float = option(0.12, "base lr (0.06 at batch 128)", positive=True)
-    weight_decay: float = option(5e-4, "weight decay (none on norms and biases)", bounds=(0.0, None))
+    DEFAULTS = {"epochs": 100, "batch_size": 128, "weight_decay": 5e-4}
+
+    blr: float = option(0.12, "base lr; lr = blr · total batch / 256 when lr is None (0.06 at batch 128)",
+                        positive=True)
     warmup_epochs: int = option(2, "linear warm-up epochs", bounds=(0, None))
 
 
 @dataclass
-class BYOLConfig(TaskConfig):
+class BYOLConfig(TrainConfig, task="self_supervised_byol", recipes="byol", signature="ema"):
     """Self-supervised SAR pre-training of a CNN backbone by BYOL on the SAR pool."""
 
-    TASK = "self_supervised_byol"
-    RECIPES = "byol"
-    SIGNATURE = "ema"
-
-    model: ModelOptions = group(ModelOptions)
     optim: BYOLOptim = group(BYOLOptim)
-    run: RunOptions = group(RunOptions)
     data_root: str | None = option(None, "the shared-data folder (s1s2_pairs/, tsx_slc/, hrsid/, …); None: the "
                                          "built-in SAR simulator")
     in_domain: bool = option(False, "also pre-train on the downstream TRAINING images (MSTAR SOC/EOC-1 train, SSDD "
@@ -73,6 +68,7 @@ class BYOLConfig(TaskConfig):
     sim_per_class: int = option(40, "simulator: images of its largest class, per storage format", bounds=(1, None))
 
     def __post_init__(self) -> None:
+        self.optim.resolve()
         self.run.output = self.run.output or "runs/byol"
 
 

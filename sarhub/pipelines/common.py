@@ -9,9 +9,9 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from sarhub.backbones import create_model
+from sarhub.backbones import ModelOptions, create_model
 from sarhub.checkpoints import load_checkpoint
-from sarhub.config import TestOptions, option
+from sarhub.config import RunOptions, TaskConfig, TestOptions, group, option
 from sarhub.errors import ConfigError, WeightsError
 from sarhub.hub import InputContract
 from sarhub.preprocess import Preprocess
@@ -77,6 +77,15 @@ def save_confusion_png(cm: torch.Tensor, classes: Sequence[str], path: Path, tit
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+@dataclass
+class TrainConfig(TaskConfig):
+    """What every task that trains a backbone-based network shares: the backbone with its starting weights, and
+    where and how the run executes. Task configs add their data, optimiser and model options."""
+
+    model: ModelOptions = group(ModelOptions)
+    run: RunOptions = group(RunOptions)
 
 
 @dataclass

@@ -8,9 +8,8 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
-from sarhub.backbones import ModelOptions
 from sarhub.checkpoints import load_run
-from sarhub.config import RunOptions, TaskConfig, group, option
+from sarhub.config import OptimOptions, group, option
 from sarhub.data.coco_masks import validation_split
 from sarhub.data.detection import CocoDetection, RandomHorizontalFlip, VOCDetection, collate, subset_groups, to_coco_gt
 from sarhub.data.loader import seeded_train_loader
@@ -21,7 +20,7 @@ from sarhub.errors import ConfigError, DataError
 from sarhub.metrics.detection import coco_evaluate, detections_to_coco, select_images
 from sarhub.models.detection import build_fcos, frozen_bn_by_default, param_groups
 from sarhub.paper import TABLE7, init_label
-from sarhub.pipelines.common import CocoTestOptions, subset_lists
+from sarhub.pipelines.common import CocoTestOptions, TrainConfig, subset_lists
 from sarhub.results import report
 from sarhub.schedules import warmup_step_decay
 
@@ -67,13 +66,12 @@ class DetectionData:
 
 
 @dataclass
-class DetectionOptim:
-    """The authors' MMDetection FCOS recipe (Table 4): SGD, linear warm-up, step decay, gradient clipping."""
+class DetectionOptim(OptimOptions):
+    """The authors' MMDetection FCOS recipe (Table 4): SGD lr 0.005 (biases 2× lr, no decay), weight decay 0.001,
+    batch 4, 36 epochs; linear warm-up, step decay, gradient clipping."""
 
-    epochs: int = option(36, "training epochs", bounds=(1, None), resumable=True)
-    batch_size: int = option(4, "images per process", bounds=(1, None))
-    lr: float = option(0.005, "SGD learning rate (biases: 2× lr, no decay)", positive=True)
-    weight_decay: float = option(0.001, "weight decay", bounds=(0.0, None))
+    DEFAULTS = {"epochs": 36, "batch_size": 4, "lr": 0.005, "weight_decay": 0.001}
+
     momentum: float = option(0.9, "SGD momentum", bounds=(0.0, 1.0))
     warmup_iters: int = option(500, "linear warm-up iterations", bounds=(0, None))
     warmup_ratio: float = option(1 / 3, "warm-up start lr / lr", bounds=(0.0, 1.0))
@@ -82,17 +80,11 @@ class DetectionOptim:
 
 
 @dataclass
-class DetectionConfig(TaskConfig):
+class DetectionConfig(TrainConfig, task="object_detection", recipes="detection", signature="lr_steps"):
     """Fine-tune FCOS + FPN for SAR ship detection (paper Table 7)."""
 
-    TASK = "object_detection"
-    RECIPES = "detection"
-    SIGNATURE = "lr_steps"
-
-    model: ModelOptions = group(ModelOptions)
     data: DetectionData = group(DetectionData)
     optim: DetectionOptim = group(DetectionOptim)
-    run: RunOptions = group(RunOptions)
     min_size: int = option(800, "images are resized so their short side is this…", bounds=(16, 4096))
     max_size: int = option(800, "…and their long side at most this", bounds=(16, 4096))
     freeze_bn: str = option("auto", "auto: frozen BatchNorm when starting from weights (MMDetection's norm_eval); "
@@ -101,6 +93,7 @@ class DetectionConfig(TaskConfig):
                                          "the SAR-HUB input contract (else the [0, 1] image as is)")
 
     def __post_init__(self) -> None:
+        self.optim.resolve()
         if self.data.root is None:
             self.data.dataset = "simulated"
         self.run.output = self.run.output or str(Path("runs") / f"{self.data.dataset}_{self.model.name}")

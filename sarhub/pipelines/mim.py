@@ -10,7 +10,7 @@ from safetensors.torch import save
 
 from sarhub.backbones import WeightsOptions, load_weights
 from sarhub.checkpoints import atomic_write
-from sarhub.config import IMG_SIZE, RunOptions, TaskConfig, group, option
+from sarhub.config import IMG_SIZE, OptimOptions, RunOptions, TaskConfig, group, option
 from sarhub.data.loader import seeded_train_loader
 from sarhub.data.synthetic.scenes import simulated_scene_root
 from sarhub.data.unlabelled import UnlabelledPool, scan_images
@@ -24,23 +24,19 @@ from sarhub.ssl.mae import GradientMAE
 
 
 @dataclass
-class MIMOptim:
-    """MAE's pre-training optimiser: AdamW (β 0.9/0.95), lr = blr · total batch / 256, warm-up then cosine."""
+class MIMOptim(OptimOptions):
+    """MAE's pre-training optimiser: AdamW (β 0.9/0.95, weight decay 0.05), lr = blr · total batch / 256 unless
+    given, warm-up then cosine; batch 64, 40 epochs."""
 
-    epochs: int = option(40, "pre-training epochs", bounds=(1, None), resumable=True)
-    batch_size: int = option(64, "per process", bounds=(1, None))
-    lr: float | None = option(None, "None: blr · total batch / 256", positive=True)
-    blr: float = option(1.5e-4, "base lr; lr = blr · total batch / 256", positive=True)
-    weight_decay: float = option(0.05, "AdamW weight decay (none on norms and biases)", bounds=(0.0, None))
+    DEFAULTS = {"epochs": 40, "batch_size": 64, "weight_decay": 0.05}
+
+    blr: float = option(1.5e-4, "base lr; lr = blr · total batch / 256 (when lr is None)", positive=True)
     warmup_epochs: int = option(5, "linear warm-up epochs", bounds=(0, None))
 
 
 @dataclass
-class MIMConfig(TaskConfig):
+class MIMConfig(TaskConfig, task="self_supervised", signature="mask_ratio"):
     """Self-supervised SAR pre-training by masked image modelling with gradient-feature targets (SARATR-X)."""
-
-    TASK = "self_supervised"
-    SIGNATURE = "mask_ratio"
 
     encoder: str = option("vit_small", "vit_tiny, vit_small, vit_base or a timm ViT name")
     init: WeightsOptions = group(WeightsOptions)
@@ -58,6 +54,7 @@ class MIMConfig(TaskConfig):
                                        "pools too large to cache)")
 
     def __post_init__(self) -> None:
+        self.optim.resolve()
         if self.img_size % self.patch_size:
             raise ConfigError("img_size", f"{self.img_size} is not a multiple of patch_size {self.patch_size}")
         self.run.output = self.run.output or "runs/mim"

@@ -53,11 +53,8 @@ class ProbeData:
 
 
 @dataclass
-class ProbeConfig(TaskConfig):
+class ProbeConfig(TaskConfig, task="probe", recipes="probe"):
     """Probe a frozen encoder with a linear head: few-shot (K chips per class) or on all training chips."""
-
-    TASK = "probe"
-    RECIPES = "probe"
 
     encoder: str = option("resnet18", "a backbone (resnet18, resnet50, …) or a ViT of the MIM pre-training (" +
                           ", ".join(ENCODERS) + ")")

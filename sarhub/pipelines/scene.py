@@ -10,7 +10,7 @@ from pathlib import Path
 from sarhub.backbones import backbone_family
 from sarhub.checkpoints import load_checkpoint, write_text_atomic
 from sarhub.classification import ClassifierConfig, build_transform, eval_loader, predict, train_classifier
-from sarhub.config import TestOptions, group, option
+from sarhub.config import OptimOptions, TestOptions, group, option
 from sarhub.data.class_folder import ClassFolderDataset
 from sarhub.data.scene import SPLITS, open_scene_split
 from sarhub.distributed import barrier, init_distributed
@@ -58,30 +58,25 @@ class SceneData:
 
 
 @dataclass
-class SceneOptim:
-    """The paper's pre-training optimiser (§4.1): AdamW with a one-cycle schedule per step."""
+class SceneOptim(OptimOptions):
+    """The paper's pre-training optimiser (§4.1): AdamW with a one-cycle schedule per step peaking at 2.5e-4 (CNNs)
+    or 2.5e-5 (Swin), weight decay 0.05, batch 128, 300 epochs."""
 
-    epochs: int = option(300, "training epochs (the paper's 300)", bounds=(1, None), resumable=True)
-    batch_size: int = option(128, "per process", bounds=(1, None))
-    lr: float | None = option(None, f"one-cycle peak; None: {CNN_LR:g} (CNNs) or {SWIN_LR:g} (Swin)", positive=True)
-    weight_decay: float = option(0.05, "AdamW weight decay (none on norms and biases)", bounds=(0.0, None))
+    DEFAULTS = {"epochs": 300, "batch_size": 128, "weight_decay": 0.05}
+
     div_factor: float = option(5.0, "one-cycle start lr = peak / this", positive=True)
     pct_start: float = option(0.3, "share of the steps rising to the peak", bounds=(0.0, 1.0))
 
 
 @dataclass
-class SceneConfig(ClassifierConfig):
+class SceneConfig(ClassifierConfig, task="SAR_scene_classification", recipes="scene", signature="div_factor"):
     """Pre-train a backbone on SAR scene classification (TSX / BEN / OSU, paper §3.1–3.2)."""
-
-    TASK = "SAR_scene_classification"
-    RECIPES = "scene"
-    SIGNATURE = "div_factor"
 
     data: SceneData = group(SceneData)
     optim: SceneOptim = group(SceneOptim)
 
     def __post_init__(self) -> None:
-        self.optim.lr = self.optim.lr or (SWIN_LR if backbone_family(self.model.name) == "swin" else CNN_LR)
+        self.optim.resolve(lr=SWIN_LR if backbone_family(self.model.name) == "swin" else CNN_LR)
         self.run.output = self.run.output or str(Path("runs") / f"{self.data.dataset}_{self.model.name}")
 
     def open_split(self, split: str, train: bool, classes: list[str] | None = None):

@@ -10,9 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from sarhub.backbones import ModelOptions
 from sarhub.checkpoints import load_run
-from sarhub.config import RunOptions, TaskConfig, group, option
+from sarhub.config import OptimOptions, group, option
 from sarhub.data.coco_masks import CocoMasks, Letterbox, validation_split
 from sarhub.data.detection import subset_groups
 from sarhub.data.loader import SeededDraws, seeded_train_loader
@@ -26,7 +25,7 @@ from sarhub.losses import DiceLoss
 from sarhub.metrics.segmentation import IGNORE_INDEX, ConfusionMatrix, segmentation_scores
 from sarhub.models.segmentation import AUX_WEIGHT, build_deeplabv3, predict_logits
 from sarhub.paper import TABLE8, init_label
-from sarhub.pipelines.common import CocoTestOptions, subset_lists
+from sarhub.pipelines.common import CocoTestOptions, TrainConfig, subset_lists
 from sarhub.results import report
 from sarhub.schedules import poly
 
@@ -64,33 +63,26 @@ class SegmentationData:
 
 
 @dataclass
-class SegmentationOptim:
-    """The MMSegmentation DeepLabV3 recipe: SGD with a poly schedule over a number of iterations."""
+class SegmentationOptim(OptimOptions):
+    """The MMSegmentation DeepLabV3 recipe: SGD lr 1e-3, weight decay 1e-4, batch 2, a poly schedule over
+    `iterations` batches; the engine's epoch is one evaluation interval (`epochs` = iterations / eval_interval)."""
+
+    DEFAULTS = {"batch_size": 2, "lr": 1e-3, "weight_decay": 1e-4}
 
     iterations: int = option(20000, "training iterations (batches)", bounds=(1, None), resumable=True)
-    eval_interval: int = option(2000, "evaluate (and checkpoint) every this many iterations; the engine's epoch",
-                                bounds=(1, None))
-    batch_size: int = option(2, "images per process and iteration", bounds=(1, None))
+    eval_interval: int = option(2000, "evaluate (and checkpoint) every this many iterations", bounds=(1, None))
     eval_batch_size: int = option(2, "evaluation batch size", bounds=(1, None), resumable=True)
-    lr: float = option(1e-3, "SGD learning rate (the paper's)", positive=True)
-    weight_decay: float = option(1e-4, "weight decay", bounds=(0.0, None))
     momentum: float = option(0.9, "SGD momentum", bounds=(0.0, 1.0))
     min_lr: float = option(1e-4, "poly schedule floor", bounds=(0.0, None))
     power: float = option(0.9, "poly schedule power", positive=True)
 
 
 @dataclass
-class SegmentationConfig(TaskConfig):
+class SegmentationConfig(TrainConfig, task="semantic_segmentation", recipes="segmentation", signature="crop_size"):
     """Fine-tune DeepLabV3 on SAR segmentation (paper Table 8; SSDD ship masks)."""
 
-    TASK = "semantic_segmentation"
-    RECIPES = "segmentation"
-    SIGNATURE = "crop_size"
-
-    model: ModelOptions = group(ModelOptions)
     data: SegmentationData = group(SegmentationData)
     optim: SegmentationOptim = group(SegmentationOptim)
-    run: RunOptions = group(RunOptions)
     input_size: int = option(0, "COCO sets: letterbox every image to this long side (0: images as they are)",
                              bounds=(0, 4096))
     crop_size: int = option(512, "training crop side", bounds=(16, 4096))
@@ -109,6 +101,10 @@ class SegmentationConfig(TaskConfig):
 
     def __post_init__(self) -> None:
         o = self.optim
+        if o.epochs not in (None, o.iterations // o.eval_interval):
+            raise ConfigError("epochs", f"{o.epochs}: segmentation counts iterations (one epoch is eval_interval "
+                                        "iterations); set iterations instead")
+        o.resolve(epochs=max(1, o.iterations // o.eval_interval))
         if o.iterations % o.eval_interval:
             raise ConfigError("iterations", f"{o.iterations} must be a multiple of eval_interval {o.eval_interval} "
                                             "(every interval ends in an evaluation and a checkpoint)")

@@ -12,7 +12,7 @@ import torch
 from sarhub.backbones import backbone_family
 from sarhub.checkpoints import load_run
 from sarhub.classification import ClassifierConfig, eval_loader, predict, train_classifier
-from sarhub.config import TestOptions, group, option
+from sarhub.config import OptimOptions, TestOptions, group, option
 from sarhub.data.targets import TARGET_DATASETS, TargetData, TargetReader
 from sarhub.distributed import barrier, init_distributed
 from sarhub.engine import start_run
@@ -29,13 +29,12 @@ COLUMNS = ("model", "init", "setting", "data", "train_images", "epochs", "accura
 
 
 @dataclass
-class TargetOptim:
-    """Table 4's fine-tuning recipe: SGD (CNNs) or AdamW (Swin), StepLR ×0.5 every 100 epochs, or one-cycle."""
+class TargetOptim(OptimOptions):
+    """Table 4's fine-tuning recipe: SGD lr 0.01 (CNNs) or AdamW lr 5e-4 (Swin), weight decay 1e-4, batch 32, 500
+    epochs, StepLR ×0.5 every 100 epochs; or one-cycle (the fast recipe)."""
 
-    epochs: int = option(500, "training epochs (the paper's 500)", bounds=(1, None), resumable=True)
-    batch_size: int = option(32, "per process", bounds=(1, None))
-    lr: float | None = option(None, f"None: {SGD_LR:g} (SGD) or {ADAMW_LR:g} (AdamW)", positive=True)
-    weight_decay: float = option(1e-4, "no decay on norms and biases", bounds=(0.0, None))
+    DEFAULTS = {"epochs": 500, "batch_size": 32, "weight_decay": 1e-4}
+
     optimizer: str | None = option(None, "sgd (Nesterov) or adamw; None: sgd for CNNs, adamw for Swin",
                                    choices=("sgd", "adamw"))
     momentum: float = option(0.9, "SGD momentum", bounds=(0.0, 1.0))
@@ -46,12 +45,8 @@ class TargetOptim:
 
 
 @dataclass
-class TargetConfig(ClassifierConfig):
+class TargetConfig(ClassifierConfig, task="target_recognition", recipes="targets", signature="fraction"):
     """Fine-tune a backbone for SAR target recognition (paper Table 6)."""
-
-    TASK = "target_recognition"
-    RECIPES = "targets"
-    SIGNATURE = "fraction"
 
     data: TargetData = group(TargetData)
     optim: TargetOptim = group(TargetOptim)
@@ -60,7 +55,7 @@ class TargetConfig(ClassifierConfig):
     def __post_init__(self) -> None:
         swin = backbone_family(self.model.name) == "swin"
         self.optim.optimizer = self.optim.optimizer or ("adamw" if swin else "sgd")
-        self.optim.lr = self.optim.lr or (ADAMW_LR if self.optim.optimizer == "adamw" else SGD_LR)
+        self.optim.resolve(lr=ADAMW_LR if self.optim.optimizer == "adamw" else SGD_LR)
         self.run.output = self.run.output or str(Path("runs") / f"{self.reader.setting(self.data)}_{self.model.name}")
         if self.data.random_crop is not None and self.data.random_crop > self.input.img_size:
             raise ConfigError("random_crop", f"{self.data.random_crop} must not exceed img_size {self.input.img_size}")
