@@ -143,7 +143,7 @@ def test_the_documented_map_is_the_code():
             assert re.search(rf"\b{re.escape(short.split('.')[-1])}\b", block), f"{module} missing from the layers"
     homes = {"RunOptions": "sarhub.config", "TestOptions": "sarhub.config", "DRAEConfig": "sarhub.drae",
              "InputOptions": "sarhub.preprocess", "LossOptions": "sarhub.losses", "TargetData": "sarhub.data.targets",
-             "ModelOptions": "sarhub.backbones"}
+             "ModelOptions": "sarhub.backbones", "SceneData": "sarhub.data.scene_sets", "OptimOptions": "sarhub.config"}
     rows = re.findall(r"^\| `(\w+)`[^|]*\| `([\w/.]+)` \| (.+) \|$", doc, flags=re.M)
     assert len(rows) == len(homes)
     for row in rows:

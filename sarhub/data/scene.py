@@ -28,17 +28,12 @@ from torch.utils.data import Dataset
 
 from sarhub.checkpoints import write_text_atomic
 from sarhub.data.imageio import IMAGE_EXTENSIONS, check_finite, minmax, read_raster, to_unit_range
-from sarhub.data.synthetic.scenes import simulated_scene_root
-from sarhub.data.tsx_slc import TSXSLCDataset, is_tsx_slc
-from sarhub.errors import ConfigError, DataError
+from sarhub.errors import DataError
 
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
 SPLIT_FRACTIONS = (0.7, 0.2, 0.1)
-
-# Number of classes of each pre-training set (paper §4.1).
-SCENE_DATASETS = {"TSX": 32, "BEN": 19, "OSU": 10}
 
 Label = int | tuple[int, ...]
 
@@ -415,33 +410,6 @@ def make_ben_splits(root: Path, seed: int = 0, fractions: Sequence[float] = SPLI
     chunks = (patches[:n_train], patches[n_train:n_train + n_val], patches[n_train + n_val:])
     for split, chunk in zip(SPLITS, chunks):
         (out / f"{split}.txt").write_text("".join(f"{p}\n" for p in sorted(chunk)))
-
-
-def open_scene_split(dataset: str, data_root: str | None, split: str, transform: Callable | None = None,
-                     seed: int = 0, bands: Sequence[str] = ("VV",), sim_classes: int = 8, sim_per_class: int = 60,
-                     sim_size: int = 128, cache: bool = False, split_dir: str | Path | None = None,
-                     split_file: str | Path | None = None, classes: Sequence[str] | None = None) -> Dataset:
-    """One split of TSX/BEN/OSU: the authors' .npy layout, BigEarthNet-S1's original layout (detected by its
-    `*_labels_metadata.json` patch folders), the real TSX SLC chips (`sarhub.data.tsx_slc`), or — without a data
-    root — the simulator in that dataset's format. Split files missing from a data root are written into
-    `split_dir`, never into the data root; `split_file` gives the split's list (e.g. the authors' published one);
-    `classes` (the training set's) fixes the label map of a validation/test split."""
-    if data_root is None:
-        if dataset not in SCENE_DATASETS:
-            raise ConfigError("data_root", f"dataset {dataset} needs its data folder (the simulator imitates TSX, BEN and "
-                                          "OSU)")
-        root = simulated_scene_root(dataset, sim_classes, sim_per_class, sim_size, seed)
-        return SceneDataset(root, split, transform, seed, cache=True, split_dir=root, classes=classes)
-    root = Path(data_root)
-    if not root.is_dir():
-        raise DataError(root, "dataset folder not found")
-    if dataset == "TSX-SLC" or is_tsx_slc(root):
-        return TSXSLCDataset(root, split, transform)
-    if is_ben_original(root):
-        return BigEarthNetS1(root, split, bands=bands, transform=transform, seed=seed, split_dir=split_dir)
-    num_classes = len(BEN19_CLASSES) if dataset == "BEN" else SCENE_DATASETS.get(dataset)
-    return SceneDataset(root, split, transform, seed, cache=cache, split_dir=split_dir, split_file=split_file,
-                        classes=classes, num_classes=num_classes)
 
 
 def is_ben_original(root: Path) -> bool:

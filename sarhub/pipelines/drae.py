@@ -13,7 +13,8 @@ from torch.utils.data import DataLoader, Subset
 from sarhub.classification import build_transform
 from sarhub.config import IMG_SIZE, option
 from sarhub.data.imageio import read_raster
-from sarhub.data.scene import BigEarthNetS1, open_scene_split
+from sarhub.data.scene import BigEarthNetS1
+from sarhub.data.scene_sets import SceneData
 from sarhub.data.shared import shared_data_root
 from sarhub.data.targets import MSTARDataset, scan_opensarship
 from sarhub.data.tsx_slc import TSXSLCDataset
@@ -69,8 +70,8 @@ class CalibrationConfig:
                 raise ConfigError("reference", f"{self.reference!r}: test, pooled or a number") from None
 
 
-def scene_batches(name: str, root: str | None, max_images: int, img_size: int) -> list[torch.Tensor]:
-    ds = open_scene_split(name, root, "train", build_transform(img_size, train=False))
+def scene_batches(name: str, root: str | None, max_images: int, img_size: int, out: Path) -> list[torch.Tensor]:
+    ds = SceneData(dataset=name, root=root).open_split("train", build_transform(img_size, train=False), out, 0)
     idx = torch.randperm(len(ds), generator=torch.Generator().manual_seed(0))[:max_images].tolist()
     return [b["image"][:, :1] for b in DataLoader(Subset(ds, idx), batch_size=64)]
 
@@ -80,7 +81,8 @@ def calibration(args: CalibrationConfig) -> dict:
     reference; prints them beside the paper's, and the between-dataset gaps; writes the histogram figure."""
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    data = {n: (scene_batches(n, getattr(args, n.lower()), args.max_images, args.img_size), PAPER_DRAE[n].method)
+    data = {n: (scene_batches(n, getattr(args, n.lower()), args.max_images, args.img_size, out),
+                PAPER_DRAE[n].method)
             for n in ("TSX", "BEN", "OSU")}
     if args.reference == "test":
         reference = None

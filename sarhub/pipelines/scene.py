@@ -11,50 +11,20 @@ from sarhub.backbones import backbone_family
 from sarhub.checkpoints import load_checkpoint, write_text_atomic
 from sarhub.classification import ClassifierConfig, build_transform, eval_loader, predict, train_classifier
 from sarhub.config import OptimOptions, TestOptions, group, option
-from sarhub.data.class_folder import ClassFolderDataset
-from sarhub.data.scene import SPLITS, open_scene_split
+from sarhub.data.scene import SPLITS
+from sarhub.data.scene_sets import SceneData
 from sarhub.distributed import barrier, init_distributed
 from sarhub.engine import start_run
-from sarhub.errors import ConfigError, WeightsError
+from sarhub.errors import WeightsError
 from sarhub.metrics.classification import classification_report, majority_vote
 from sarhub.optim import adamw_onecycle
 from sarhub.paper import scene_reference
 from sarhub.pipelines.common import rebuild_classifier, save_confusion
 from sarhub.results import report
 
-DATASETS = ("TSX", "BEN", "OSU", "TSX-SLC", "folder")
 CNN_LR, SWIN_LR = 2.5e-4, 2.5e-5  # the paper's OneCycle peaks (§4.1)
 COLUMNS = ("model", "dataset", "data", "init", "drae", "loss", "epochs", "top1", "top5", "macro_f1", "micro_f1",
            "paper_top1", "gamma_accuracies", "gamma_variance", "checkpoint")
-
-
-@dataclass
-class SceneData:
-    """Which scene set, where, and how its splits are found or made."""
-
-    dataset: str = option("TSX", "TSX, BEN, OSU (the authors' .npy layout or BigEarthNet-S1's own), TSX-SLC (the "
-                                 "real TerraSAR-X SLC chips), folder (any class-folder set, e.g. RSSCN7 or "
-                                 "tsx_slc/slc_data, read as one grey channel: RGB by BT.601 luma; "
-                                 "sarhub.data.class_folder)", choices=DATASETS)
-    root: str | None = option(None, "dataset folder; None: the built-in SAR simulator", flag="data_root")
-    bands: str = option("VV", "BigEarthNet-S1 original layout: VV, VH or VV,VH")
-    split_dir: str | None = option(None, "where split files missing from the data root are written (None: the run "
-                                         "folder); never the data root")
-    split_file: list[str] = option(factory=list, help="list of a split (train=…, val=…, test=…), '<path or file "
-                                   "name> <label or l1,l2,…>' per line, e.g. the authors' BEN/OSU lists",
-                                   metavar="SPLIT=PATH", repeat=True)
-    bootstrap_seed: int | None = option(None, "bagging: train on this bootstrap resample", bounds=(0, None))
-    sim_classes: int = option(8, "simulated classes", bounds=(2, None))
-    sim_per_class: int = option(60, "images of the largest simulated class", bounds=(1, None))
-
-    def __post_init__(self) -> None:
-        bad = [item for item in self.split_file if "=" not in item or item.split("=", 1)[0] not in SPLITS]
-        if bad:
-            raise ConfigError("split_file", f"{bad[0]}: expected train=PATH, val=PATH or test=PATH")
-
-    @property
-    def lists(self) -> dict[str, str]:
-        return dict(item.split("=", 1) for item in self.split_file)
 
 
 @dataclass
@@ -81,15 +51,8 @@ class SceneConfig(ClassifierConfig, task="SAR_scene_classification", recipes="sc
 
     def open_split(self, split: str, train: bool, classes: list[str] | None = None):
         """One split of the run in its dataset's layout; a validation/test split takes the training classes."""
-        d = self.data
-        if d.dataset == "folder" and d.root is not None:
-            return ClassFolderDataset(d.root, split, d.split_dir or self.run.output,
-                                      build_transform(self.input.img_size, train), self.run.seed, cache=self.cache,
-                                      split_file=d.lists.get(split), classes=classes)
-        return open_scene_split(d.dataset, d.root, split, build_transform(self.input.img_size, train), self.run.seed,
-                                tuple(d.bands.split(",")), d.sim_classes, d.sim_per_class, cache=self.cache,
-                                split_dir=d.split_dir or self.run.output, split_file=d.lists.get(split),
-                                classes=classes)
+        return self.data.open_split(split, build_transform(self.input.img_size, train), Path(self.run.output),
+                                    self.run.seed, classes, self.cache)
 
 
 @dataclass

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from helpers.tsx_slc_fixture import write_tsx_slc
 
-from sarhub.data.scene import open_scene_split
+from sarhub.data.scene_sets import SceneData
 from sarhub.data.tsx_slc import AMPLITUDE_SCALE, TSXSLCDataset, read_amplitude
 from sarhub.errors import DataError
 
@@ -32,7 +32,7 @@ def test_label_map_is_used_as_given_and_splits_are_disjoint(tmp_path):
     water = [train[i]["image"].mean() for i in range(len(train)) if train[i]["label"] == 0]
     forest = [train[i]["image"].mean() for i in range(len(train)) if train[i]["label"] == 1]
     assert max(water) < min(forest)  # absolute brightness survives (no per-image min–max)
-    assert open_scene_split("TSX-SLC", str(root), "val").items == val.items
+    assert SceneData(dataset="TSX-SLC", root=str(root)).open_split("val", None, tmp_path, 0).items == val.items
 
 
 @pytest.mark.parametrize("corrupt, message", [

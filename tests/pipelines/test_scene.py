@@ -7,7 +7,6 @@ from sarhub.cli import parse_config
 from sarhub.pipelines import scene
 
 
-
 def test_train_then_gamma_test_appends_row(tmp_path, capsys):
     out = tmp_path / "run"
     history = scene.train(parse_config(scene.SceneConfig, [*SCENE_TINY, "--epochs", "1", "--output", str(out)]))

@@ -10,8 +10,8 @@ from helpers.scripts import run_script
 from PIL import Image
 
 from sarhub.checkpoints import load_checkpoint
-from sarhub.preprocess import log_transform
 from sarhub.metrics.classification import classification_report, majority_vote
+from sarhub.preprocess import log_transform
 
 
 def run(args, tmp_path, check=True):
