@@ -140,10 +140,11 @@ def bn_frozen(run: DetectionConfig | argparse.Namespace) -> bool:
 
 @torch.no_grad()
 def predict_detections(model, loader: DataLoader, env: DistEnv, amp: bool = False) -> list[dict]:
-    """COCO result dicts (labels as category ids, as `to_coco_gt`) for a whole sharded split, from every rank."""
+    """COCO result dicts (labels as category ids, as `to_coco_gt`) for a whole sharded split, from every rank;
+    `amp`: the network in bf16 (boxes are decoded in float32, `sarhub.models.detection`)."""
     model.eval()
     detections = []
-    with torch.autocast(device_type=env.device.type, dtype=torch.bfloat16, enabled=amp and env.device.type == "cuda"):
+    with torch.autocast(device_type=env.device.type, dtype=torch.bfloat16, enabled=amp):
         for images, targets in loader:
             outputs = model([im.to(env.device) for im in images])
             outputs = [{k: (v.float() if v.is_floating_point() else v).cpu() for k, v in o.items()} for o in outputs]
@@ -157,8 +158,9 @@ def evaluate_detector(model, loader: DataLoader, gt: dict, env: DistEnv, amp: bo
 
 
 def test_loader(dataset, batch_size: int, env: DistEnv, workers: int = 0) -> DataLoader:
+    """The evaluation loader; its workers persist, so their decoded-image caches serve every evaluation."""
     return DataLoader(dataset, batch_size=batch_size, collate_fn=collate, num_workers=workers,
-                      sampler=ShardSampler(len(dataset), env.rank, env.world_size))
+                      sampler=ShardSampler(len(dataset), env.rank, env.world_size), persistent_workers=workers > 0)
 
 
 def detection_step(env: DistEnv):

@@ -178,17 +178,21 @@ def collate_lists(items):
 
 
 def eval_loader(dataset, batch_size: int, env: DistEnv, workers: int = 0) -> DataLoader:
+    """The evaluation loader; its workers persist, so their decoded-image caches serve every evaluation."""
     return DataLoader(dataset, batch_size=batch_size, collate_fn=collate_lists, num_workers=workers,
-                      sampler=ShardSampler(len(dataset), env.rank, env.world_size))
+                      sampler=ShardSampler(len(dataset), env.rank, env.world_size), persistent_workers=workers > 0)
 
 
 @torch.no_grad()
 def confusion_matrices(model: torch.nn.Module, loader: DataLoader, env: DistEnv, num_classes: int,
-                       input_size: int | None, groups: dict[str, set[str] | None]) -> dict[str, ConfusionMatrix]:
-    """One confusion matrix per group of image file names (None: every image), summed over ranks."""
+                       input_size: int | None, groups: dict[str, set[str] | None],
+                       amp: bool = False) -> dict[str, ConfusionMatrix]:
+    """One confusion matrix per group of image file names (None: every image), summed over ranks; `amp`: the
+    network in bf16 (its logits come out in float32)."""
     cms = {name: ConfusionMatrix(num_classes, device=env.device) for name in groups}
     for batch in loader:
-        logits = predict_logits(model, batch["image"], input_size)
+        with torch.autocast(device_type=env.device.type, dtype=torch.bfloat16, enabled=amp):
+            logits = predict_logits(model, batch["image"], input_size)
         for logit, mask, path in zip(logits, batch["mask"], batch["path"]):
             for name, members in groups.items():
                 if members is None or Path(path).name in members:
@@ -199,9 +203,11 @@ def confusion_matrices(model: torch.nn.Module, loader: DataLoader, env: DistEnv,
 
 
 def evaluate_segmentation(model: torch.nn.Module, loader: DataLoader, env: DistEnv, num_classes: int = 2,
-                          input_size: int | None = None, target: str = "building") -> dict[str, float]:
+                          input_size: int | None = None, target: str = "building",
+                          amp: bool = False) -> dict[str, float]:
     """Table 8's scores from one confusion matrix accumulated over the whole (sharded) evaluation split."""
-    return confusion_matrices(model, loader, env, num_classes, input_size, {"all": None})["all"].compute(target)
+    cms = confusion_matrices(model, loader, env, num_classes, input_size, {"all": None}, amp)
+    return cms["all"].compute(target)
 
 
 def segmentation_step(loss_fn, aux_weight: float, env: DistEnv):
@@ -253,7 +259,7 @@ def train(cfg: SegmentationConfig) -> list[dict]:
     fit_cfg = fit_config(cfg, epochs=-(-cfg.iterations // cfg.eval_interval), monitor="miou", eval_every=1)
     input_size = cfg.input_size if coco and cfg.input_size else None
     history = fit(model, optimizer, scheduler, loader, step,
-                  lambda m: evaluate_segmentation(m, evals, env, num_classes, input_size, target), env, fit_cfg,
+                  lambda m: evaluate_segmentation(m, evals, env, num_classes, input_size, target, cfg.amp), env, fit_cfg,
                   {**vars(cfg), "in_chans": in_chans, "num_classes": num_classes, "target": target,
                    "output_stride": output_stride})
     cleanup()
