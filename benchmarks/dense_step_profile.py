@@ -224,12 +224,19 @@ def rows(task: str) -> dict[str, tuple[dict, bool]]:
     return out
 
 
-def profile_steps(task: str, root: Path | None, steps: int, rounds: int, batch: int) -> None:
+def selected(table: dict, only: list[str]) -> dict:
+    """The first row (today) and the rows whose name contains one of `only` (all rows when it is empty)."""
+    first = next(iter(table))
+    return {k: v for k, v in table.items() if k == first or not only or any(o in k for o in only)}
+
+
+def profile_steps(task: str, root: Path | None, steps: int, rounds: int, batch: int, only: list[str]) -> None:
     train_set, _ = datasets(task, root)
     model = build(task, train_set[0]["image"].shape[0])
     order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(0)).tolist()
     batches = [order[k * batch:(k + 1) * batch] for k in range(steps)]
-    setups = {name: Setup(task, model, copy.copy(train_set), flags, amp) for name, (flags, amp) in rows(task).items()}
+    setups = {name: Setup(task, model, copy.copy(train_set), flags, amp)
+              for name, (flags, amp) in selected(rows(task), only).items()}
     first_loss = {}
     for name, setup in setups.items():  # warm-up: first-call costs, and the cache rows fill their caches
         first_loss[name] = setup.step(batches[0], 1000)
@@ -272,14 +279,15 @@ def eval_rows(task: str) -> dict[str, tuple[dict, bool]]:
     return out
 
 
-def profile_eval(task: str, root: Path | None, images: int, rounds: int) -> None:
+def profile_eval(task: str, root: Path | None, images: int, rounds: int, only: list[str]) -> None:
     _, eval_set = datasets(task, root)
     model = build(task, eval_set[0]["image"].shape[0]).eval()
     subset = list(range(min(images, len(eval_set))))
-    caches = {name: DecodedCache() for name in eval_rows(task)}  # kept over rounds: filled in round 0
+    table = selected(eval_rows(task), only)
+    caches = {name: DecodedCache() for name in table}  # kept over rounds: filled in round 0
     best: dict[str, float] = {}
     for r in range(rounds + 1):  # round 0 warms up
-        for name, (flags, amp) in eval_rows(task).items():
+        for name, (flags, amp) in table.items():
             data = copy.copy(eval_set)
             data.cache = caches[name]
             setup = Setup(task, model, data, flags, amp)
@@ -340,6 +348,7 @@ def main() -> None:
     p.add_argument("--clock", default="wall", choices=sorted(CLOCKS),
                    help="cpu: this process's CPU seconds (robust to other jobs on the cores; meaningful with "
                         "--threads 1), wall: wall-clock seconds (the DataLoader check always uses wall time)")
+    p.add_argument("--rows", default="", help="comma-separated parts of row names to run (and today's); default all")
     p.add_argument("--skip", default="", help="comma-separated parts to skip: steps, eval, loop")
     args = p.parse_args()
     global clock
@@ -348,12 +357,13 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     root = Path(args.data_root) if Path(args.data_root, "annotations", "train.json").is_file() else None
     skip = set(filter(None, args.skip.split(",")))
+    only = list(filter(None, args.rows.split(",")))
     for task in (["detection", "segmentation"] if args.task == "both" else [args.task]):
         batch = 4 if task == "detection" else 8
         if "steps" not in skip:
-            profile_steps(task, root, args.steps, args.rounds, batch)
+            profile_steps(task, root, args.steps, args.rounds, batch, only)
         if "eval" not in skip:
-            profile_eval(task, root, args.eval_images, args.rounds)
+            profile_eval(task, root, args.eval_images, args.rounds, only)
         if "loop" not in skip and args.loop_steps:
             workers_check(task, root, args.loop_steps, max(1, args.rounds - 1), batch)
 

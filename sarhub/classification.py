@@ -20,7 +20,7 @@ from sarhub.checkpoints import write_text_atomic
 from sarhub.cli import RunConfig, fit_config
 from sarhub.data.loader import seeded_train_loader
 from sarhub.data.samplers import ClassBalancedBatchSampler
-from sarhub.distributed import DistEnv, ShardSampler, all_gather_objects, barrier, wrap_ddp
+from sarhub.distributed import DistEnv, ShardSampler, all_gather_objects, barrier, channels_last_on, wrap_ddp
 from sarhub.engine import fit
 from sarhub.errors import DataError
 from sarhub.losses import build_classification_loss
@@ -244,10 +244,8 @@ def _train_classifier(args: ClassifierConfig, env: DistEnv, train_set: Dataset, 
         raise DataError(args.weights, f"initial weights hold NaN/inf ({bad[0]}{' …' if len(bad) > 1 else ''})")
     if args.freeze_backbone:
         freeze_backbone(model)
-    channels_last = env.device.type == "cuda" if args.channels_last is None else args.channels_last
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    model = wrap_ddp(model, env)
+    channels_last = channels_last_on(args.channels_last, env)
+    model = wrap_ddp(model, env, channels_last=channels_last)
 
     if args.balanced_batches:
         sampler = ClassBalancedBatchSampler(train_set.class_labels(), args.batch_size, seed=args.seed,

@@ -25,7 +25,16 @@ from sarhub.cli import (
 )
 from sarhub.data.detection import CocoDetection, RandomHorizontalFlip, VOCDetection, collate, subset_groups, to_coco_gt
 from sarhub.data.synthetic.ships import simulated_ship_root
-from sarhub.distributed import DistEnv, ShardSampler, all_gather_objects, barrier, cleanup, init_distributed, wrap_ddp
+from sarhub.distributed import (
+    DistEnv,
+    ShardSampler,
+    all_gather_objects,
+    barrier,
+    channels_last_on,
+    cleanup,
+    init_distributed,
+    wrap_ddp,
+)
 from sarhub.engine import fit
 from sarhub.errors import DataError
 from sarhub.metrics.detection import coco_evaluate, detections_to_coco, select_images
@@ -186,7 +195,7 @@ def train(cfg: DetectionConfig) -> list[dict]:
     model = build_fcos(cfg.model, train_set.num_classes, weights=cfg.weights, min_size=cfg.min_size,
                        max_size=cfg.max_size, freeze_bn=freeze, weights_dir=cfg.weights_dir,
                        allow_partial=cfg.allow_partial)
-    model = wrap_ddp(model, env)
+    model = wrap_ddp(model, env, channels_last=channels_last_on(cfg.channels_last, env))
     sampler = DistributedSampler(train_set, env.world_size, env.rank, seed=cfg.seed) if env.distributed else None
     loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=sampler is None, sampler=sampler,
                         num_workers=cfg.workers, collate_fn=collate, drop_last=len(train_set) > cfg.batch_size,

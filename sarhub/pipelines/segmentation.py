@@ -30,7 +30,7 @@ from sarhub.data.detection import subset_groups
 from sarhub.data.segmentation import SegmentationFolder, SpaceNet6
 from sarhub.data.segmentation_transforms import JointCompose, TrainAugment
 from sarhub.data.synthetic.urban import simulated_spacenet6_root
-from sarhub.distributed import DistEnv, ShardSampler, barrier, cleanup, init_distributed, wrap_ddp
+from sarhub.distributed import DistEnv, ShardSampler, barrier, channels_last_on, cleanup, init_distributed, wrap_ddp
 from sarhub.engine import fit
 from sarhub.errors import DataError
 from sarhub.losses import DiceLoss
@@ -245,7 +245,7 @@ def train(cfg: SegmentationConfig) -> list[dict]:
     if env.is_main:
         print(f"DeepLabV3-{cfg.model}: output stride {model.output_stride}")
     output_stride = model.output_stride
-    model = wrap_ddp(model, env)  # SyncBatchNorm on CUDA under DDP
+    model = wrap_ddp(model, env, channels_last=channels_last_on(cfg.channels_last, env))  # SyncBatchNorm: CUDA DDP
 
     sampler = RandomSampler(train_set, replacement=True, num_samples=cfg.eval_interval * cfg.batch_size)
     loader = DataLoader(train_set, batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.workers,
