@@ -11,16 +11,17 @@ $SARHUB_SHARED_DATA/ssdd) the simulator's sets stand in with the same model sett
 Rows: "today" is the step as those runs made it (bf16 autocast from --amp, NCHW, every image decoded and every mask
 rasterised on each read, torchvision's anchors and losses on the head's bf16 outputs, full 3×3 atrous
 convolutions), rebuilt from today's library by putting torchvision's classes back; each lever row changes one thing
-from today; "new default" is what the library does now (with --amp, as the SSDD scripts run). "fp32" is today
-without --amp, for reference. The ratio is today's step time over the row's (> 1: faster).
+from today; "new default" is what the library does now (with --amp, as the SSDD scripts run), and the last row adds
+--channels-last to it. "fp32" is today without --amp, for reference. The ratio is today's step time over the row's (> 1: faster).
 
 Method: explicit wall-clock timing (time.perf_counter) inside the process. On a CPU every op is synchronous, so
 the time between a module's forward pre-hook and its forward hook is that module's forward. Parts: data = items
 (decode, augment) and collate of one batch; resize/pad = FCOS's GeneralizedRCNNTransform; backbone; neck+head = FPN
 and FCOS head / ASPP, decoder, aux head and upsampling; targets = FCOS anchors and target assignment; loss;
 backward; optimiser = clipping and the SGD step. Every row runs the same batches (same flips and crops) from the
-same initial weights; rows alternate within each round and a row's time is its fastest round's mean step. The
-cache rows are measured warm (epochs 2 and later; epoch 1 decodes as today). A second table times the evaluation
+same initial weights; the rows alternate step by step (in rotating order), a part's time is its median over the
+steps, and a row's ratio is the median of its step-by-step ratios to today's step. The cache rows are measured
+warm (epochs 2 and later; epoch 1 decodes as today). A second table times the evaluation
 each epoch runs (FCOS on test images, DeepLabV3 on the held-out images) with untrained weights, and the last one a
 whole training loop through the DataLoader with 0 and 2 workers.
 """
@@ -34,6 +35,7 @@ from collections import defaultdict
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
+from statistics import median
 
 import torch
 from torch import nn
@@ -56,7 +58,8 @@ PARTS = ("data", "resize/pad", "backbone", "neck+head", "targets", "loss", "back
 CPU = DistEnv(0, 1, 0, torch.device("cpu"))
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 clock = time.perf_counter  # --clock
-# Lever -> (today's value, the library's value now). "amp" is --amp: on in the SSDD runs, so on in both.
+# Lever -> (today's value, the library's value now). --amp is on in the SSDD runs, so in both; channels_last is
+# --channels-last, off on a CPU by default (its own row adds it to the new default).
 LEVERS = {
     "detection": {"cache": (False, True), "float32_heads": (False, True), "channels_last": (False, False)},
     "segmentation": {"cache": (False, True), "atrous_skip": (False, True), "channels_last": (False, False)},
@@ -220,7 +223,9 @@ def rows(task: str) -> dict[str, tuple[dict, bool]]:
     out = {"today (bf16 autocast, as the SSDD runs)": (today, True), "fp32 (today without --amp)": (today, False)}
     for lever, (old, new) in levers.items():
         out[LEVER_ROWS[lever]] = ({**today, lever: not old}, True)
-    out["new default (with --amp)"] = ({k: v[1] for k, v in levers.items()}, True)
+    new = {k: v[1] for k, v in levers.items()}
+    out["new default (with --amp)"] = (new, True)
+    out["new default + --channels-last"] = ({**new, "channels_last": True}, True)
     return out
 
 
@@ -243,24 +248,32 @@ def profile_steps(task: str, root: Path | None, steps: int, rounds: int, batch: 
         for indices in batches:
             for i in indices:
                 setup.dataset[i]
-    best: dict[str, dict[str, float]] = {}
-    for _ in range(rounds):
-        for name, setup in setups.items():
-            setup.timer.seconds.clear()
-            for k, indices in enumerate(batches):
-                setup.step(indices, 1000 + k)
-            parts = setup.parts(steps)
-            if name not in best or sum(parts.values()) < sum(best[name].values()):
-                best[name] = parts
-    today = sum(next(iter(best.values())).values())
+    samples: dict[str, list[dict[str, float]]] = {name: [] for name in setups}
+    for r in range(rounds):
+        for k, indices in enumerate(batches):
+            for name in rotated(list(setups), r * steps + k):  # rows alternate step by step
+                setups[name].timer.seconds.clear()
+                setups[name].step(indices, 1000 + k)
+                samples[name].append(setups[name].parts(1))
+    totals = {name: [sum(sample.values()) for sample in rows_] for name, rows_ in samples.items()}
+    today = next(iter(totals.values()))
     print(f"\n{task}: {steps} steps × {rounds} rounds, batch {batch}, threads {torch.get_num_threads()}, {clock_name()}, "
-          f"data {'SSDD ' + str(root) if root else 'simulator'}; seconds per step (share of the step)")
+          f"data {'SSDD ' + str(root) if root else 'simulator'}; median seconds per step (share of the step)")
     print("| row | " + " | ".join(PARTS) + " | step s | ratio to today | first-batch loss |")
     print("|---" * (len(PARTS) + 4) + "|")
-    for name, parts in best.items():
-        total = sum(parts.values())
-        cells = " | ".join(f"{parts[p]:.3f} ({100 * parts[p] / total:.0f} %)" for p in PARTS)
-        print(f"| {name} | {cells} | {total:.2f} | {today / total:.2f}× | {first_loss[name]:.4f} |", flush=True)
+    for name, rows_ in samples.items():
+        parts = {part: median(sample[part] for sample in rows_) for part in PARTS}
+        share = sum(parts.values())
+        cells = " | ".join(f"{parts[p]:.3f} ({100 * parts[p] / share:.0f} %)" for p in PARTS)
+        ratio = median(t / x for t, x in zip(today, totals[name]))
+        print(f"| {name} | {cells} | {median(totals[name]):.2f} | {ratio:.2f}× | {first_loss[name]:.4f} |",
+              flush=True)
+
+
+def rotated(names: list[str], shift: int) -> list[str]:
+    """`names` starting at position `shift` (mod len): no row always runs first, right after another row."""
+    shift %= len(names)
+    return names[shift:] + names[:shift]
 
 
 def eval_rows(task: str) -> dict[str, tuple[dict, bool]]:
@@ -275,7 +288,9 @@ def eval_rows(task: str) -> dict[str, tuple[dict, bool]]:
         out["+ bf16 autocast (--amp)"] = (today, True)
         out[LEVER_ROWS["atrous_skip"]] = ({**today, "atrous_skip": True}, False)
     out[LEVER_ROWS["cache"]] = ({**today, "cache": True}, False)
-    out["new default (with --amp)"] = ({k: v[1] for k, v in levers.items()}, True)
+    new = {k: v[1] for k, v in levers.items()}
+    out["new default (with --amp)"] = (new, True)
+    out["new default + --channels-last"] = ({**new, "channels_last": True}, True)
     return out
 
 
@@ -285,9 +300,10 @@ def profile_eval(task: str, root: Path | None, images: int, rounds: int, only: l
     subset = list(range(min(images, len(eval_set))))
     table = selected(eval_rows(task), only)
     caches = {name: DecodedCache() for name in table}  # kept over rounds: filled in round 0
-    best: dict[str, float] = {}
+    seconds: dict[str, list[float]] = {name: [] for name in table}
     for r in range(rounds + 1):  # round 0 warms up
-        for name, (flags, amp) in table.items():
+        for name in rotated(list(table), r):
+            flags, amp = table[name]
             data = copy.copy(eval_set)
             data.cache = caches[name]
             setup = Setup(task, model, data, flags, amp)
@@ -299,14 +315,15 @@ def profile_eval(task: str, root: Path | None, images: int, rounds: int, only: l
                 loader = segmentation.eval_loader(Subset(data, subset), 8, CPU)
                 segmentation.evaluate_segmentation(setup.model, loader, CPU, 2, 256 if root else None, "ship", amp)
             if r:
-                best[name] = min(best.get(name, float("inf")), (clock() - start) / len(subset))
+                seconds[name].append((clock() - start) / len(subset))
     print(f"\n{task} evaluation: {len(subset)} images, untrained weights, threads {torch.get_num_threads()}, "
           f"{clock_name()}; "
           "seconds per image")
-    print("| row | s / image | ratio to today |\n|---|---|---|")
-    today = next(iter(best.values()))
-    for name, seconds in best.items():
-        print(f"| {name} | {seconds:.4f} | {today / seconds:.2f}× |", flush=True)
+    print("| row | median s / image | ratio to today |\n|---|---|---|")
+    today = next(iter(seconds.values()))
+    for name, times in seconds.items():
+        ratio = median(t / x for t, x in zip(today, times))
+        print(f"| {name} | {median(times):.4f} | {ratio:.2f}× |", flush=True)
 
 
 def loop_seconds(task: str, root: Path | None, workers: int, steps: int, batch: int) -> float:
@@ -326,14 +343,16 @@ def loop_seconds(task: str, root: Path | None, workers: int, steps: int, batch: 
 
 
 def workers_check(task: str, root: Path | None, steps: int, rounds: int, batch: int) -> None:
-    best: dict[int, float] = {}
-    for _ in range(rounds):
-        for workers in (0, 2):
-            best[workers] = min(best.get(workers, float("inf")), loop_seconds(task, root, workers, steps, batch))
-    print(f"\n{task} training loop through the DataLoader ({steps} steps, new default with --amp, cold caches)")
-    print("| workers | s / step | ratio to 0 workers |\n|---|---|---|")
-    for workers, seconds in best.items():
-        print(f"| {workers} | {seconds:.2f} | {best[0] / seconds:.2f}× |", flush=True)
+    seconds: dict[int, list[float]] = {0: [], 2: []}
+    for r in range(rounds):
+        for workers in rotated([0, 2], r):
+            seconds[workers].append(loop_seconds(task, root, workers, steps, batch))
+    print(f"\n{task} training loop through the DataLoader ({steps} steps × {rounds} rounds, new default with --amp, "
+          f"cold caches, threads {torch.get_num_threads()}, wall clock)")
+    print("| workers | median s / step | ratio to 0 workers |\n|---|---|---|")
+    for workers, times in seconds.items():
+        ratio = median(t / x for t, x in zip(seconds[0], times))
+        print(f"| {workers} | {median(times):.2f} | {ratio:.2f}× |", flush=True)
 
 
 def main() -> None:
@@ -341,7 +360,7 @@ def main() -> None:
     p.add_argument("--data-root", default=str(SHARED / "ssdd"), help="SSDD folder (the simulator if it is absent)")
     p.add_argument("--task", default="both", choices=["detection", "segmentation", "both"])
     p.add_argument("--steps", type=int, default=3, help="timed training steps per row and round")
-    p.add_argument("--rounds", type=int, default=3, help="alternating rounds; each row's fastest is kept")
+    p.add_argument("--rounds", type=int, default=3, help="rounds over the steps (medians are taken over all)")
     p.add_argument("--eval-images", type=int, default=32)
     p.add_argument("--loop-steps", type=int, default=6, help="steps of the DataLoader check (0: skip it)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
@@ -365,7 +384,7 @@ def main() -> None:
         if "eval" not in skip:
             profile_eval(task, root, args.eval_images, args.rounds, only)
         if "loop" not in skip and args.loop_steps:
-            workers_check(task, root, args.loop_steps, max(1, args.rounds - 1), batch)
+            workers_check(task, root, args.loop_steps, args.rounds, batch)
 
 
 if __name__ == "__main__":
