@@ -23,7 +23,8 @@ same initial weights; the rows alternate step by step (in rotating order), a par
 steps, and a row's ratio is the median of its step-by-step ratios to today's step. The cache rows are measured
 warm (epochs 2 and later; epoch 1 decodes as today). A second table times the evaluation
 each epoch runs (FCOS on test images, DeepLabV3 on the held-out images) with untrained weights, and the last one a
-whole training loop through the DataLoader with 0 and 2 workers.
+whole training loop through the DataLoader with 0 and 2 workers. `--ops N` adds torch.profiler's N costliest ops of
+today's step.
 """
 from __future__ import annotations
 
@@ -235,7 +236,8 @@ def selected(table: dict, only: list[str]) -> dict:
     return {k: v for k, v in table.items() if k == first or not only or any(o in k for o in only)}
 
 
-def profile_steps(task: str, root: Path | None, steps: int, rounds: int, batch: int, only: list[str]) -> None:
+def profile_steps(task: str, root: Path | None, steps: int, rounds: int, batch: int, only: list[str],
+                  ops: int = 0) -> None:
     train_set, _ = datasets(task, root)
     model = build(task, train_set[0]["image"].shape[0])
     order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(0)).tolist()
@@ -248,6 +250,12 @@ def profile_steps(task: str, root: Path | None, steps: int, rounds: int, batch: 
         for indices in batches:
             for i in indices:
                 setup.dataset[i]
+    if ops:  # where today's step goes, op by op (torch.profiler, self CPU time)
+        today_setup = next(iter(setups.values()))
+        with torch.profiler.profile() as prof:
+            for k, indices in enumerate(batches):
+                today_setup.step(indices, 1000 + k)
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=ops))
     samples: dict[str, list[dict[str, float]]] = {name: [] for name in setups}
     for r in range(rounds):
         for k, indices in enumerate(batches):
@@ -367,6 +375,7 @@ def main() -> None:
     p.add_argument("--clock", default="wall", choices=sorted(CLOCKS),
                    help="cpu: this process's CPU seconds (robust to other jobs on the cores; meaningful with "
                         "--threads 1), wall: wall-clock seconds (the DataLoader check always uses wall time)")
+    p.add_argument("--ops", type=int, default=0, help="also print the N costliest ops of today's step (torch.profiler)")
     p.add_argument("--rows", default="", help="comma-separated parts of row names to run (and today's); default all")
     p.add_argument("--skip", default="", help="comma-separated parts to skip: steps, eval, loop")
     args = p.parse_args()
@@ -380,7 +389,7 @@ def main() -> None:
     for task in (["detection", "segmentation"] if args.task == "both" else [args.task]):
         batch = 4 if task == "detection" else 8
         if "steps" not in skip:
-            profile_steps(task, root, args.steps, args.rounds, batch, only)
+            profile_steps(task, root, args.steps, args.rounds, batch, only, args.ops)
         if "eval" not in skip:
             profile_eval(task, root, args.eval_images, args.rounds, only)
         if "loop" not in skip and args.loop_steps:
