@@ -9,7 +9,7 @@ from typing import Callable, Hashable
 
 import numpy as np
 
-# Per process: every SSDD image and mask (about 0.3 GB decoded) fits; HRSID/LS-SSDD at 800 px fill it partly.
+# Per process: every SSDD image and mask (369 MiB decoded) fits; HRSID/LS-SSDD at 800 px fill it partly.
 DEFAULT_CACHE_BYTES = 1 << 30
 
 
