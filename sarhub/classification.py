@@ -19,7 +19,7 @@ from sarhub.checkpoints import write_text_atomic
 from sarhub.config import OptimOptions, RunOptions, TaskConfig, group, option
 from sarhub.data.loader import seeded_train_loader
 from sarhub.data.samplers import ClassBalancedBatchSampler
-from sarhub.distributed import DistEnv, ShardSampler, all_gather_objects, barrier, wrap_ddp
+from sarhub.distributed import DistEnv, ShardSampler, all_gather_objects, barrier, channels_last_on, wrap_ddp
 from sarhub.engine import FitConfig, fit
 from sarhub.errors import DataError, WeightsError
 from sarhub.losses import LossOptions
@@ -193,10 +193,8 @@ def train_classifier(cfg: ClassifierConfig, env: DistEnv, train_set: Dataset, va
         raise WeightsError(cfg.model.weights, f"initial weights hold NaN/inf ({bad[0]}{' …' if len(bad) > 1 else ''})")
     if cfg.freeze_backbone:
         freeze_backbone(model)
-    channels_last = env.device.type == "cuda" if run.channels_last is None else run.channels_last
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    model = wrap_ddp(model, env)
+    channels_last = channels_last_on(run.channels_last, env)
+    model = wrap_ddp(model, env, channels_last=channels_last)
 
     batch_size = cfg.optim.batch_size
     if cfg.balanced_batches:

@@ -92,9 +92,17 @@ def unwrap(model: torch.nn.Module) -> torch.nn.Module:
     return model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
 
 
-def wrap_ddp(model: torch.nn.Module, env: DistEnv, find_unused_parameters: bool = False) -> torch.nn.Module:
-    """Move to the device and wrap in DDP when several processes run; SyncBatchNorm only on CUDA (NCCL)."""
-    model = model.to(env.device)
+def channels_last_on(flag: bool | None, env: DistEnv) -> bool:
+    """`--channels-last` resolved: the flag when given, else on for CUDA (on a CPU it pays for some models and not
+    for others: benchmarks/RESULTS.md)."""
+    return env.device.type == "cuda" if flag is None else flag
+
+
+def wrap_ddp(model: torch.nn.Module, env: DistEnv, find_unused_parameters: bool = False,
+             channels_last: bool = False) -> torch.nn.Module:
+    """Move to the device (channels_last weights when asked) and wrap in DDP when several processes run;
+    SyncBatchNorm only on CUDA (NCCL)."""
+    model = model.to(env.device, memory_format=torch.channels_last) if channels_last else model.to(env.device)
     if not env.distributed:
         return model
     if env.device.type == "cuda":

@@ -14,7 +14,15 @@ from sarhub.data.coco_masks import validation_split
 from sarhub.data.detection import CocoDetection, RandomHorizontalFlip, VOCDetection, collate, subset_groups, to_coco_gt
 from sarhub.data.loader import seeded_train_loader
 from sarhub.data.synthetic.ships import simulated_ship_root
-from sarhub.distributed import DistEnv, ShardSampler, all_gather_objects, barrier, init_distributed, wrap_ddp
+from sarhub.distributed import (
+    DistEnv,
+    ShardSampler,
+    all_gather_objects,
+    barrier,
+    channels_last_on,
+    init_distributed,
+    wrap_ddp,
+)
 from sarhub.engine import FitConfig, fit, start_run
 from sarhub.errors import ConfigError, DataError
 from sarhub.metrics.detection import coco_evaluate, detections_to_coco, select_images
@@ -159,10 +167,11 @@ def voc_split(annotations: Path, split: str, fraction: float, seed: int) -> list
 
 @torch.no_grad()
 def predict_detections(model, loader: DataLoader, env: DistEnv, amp: bool = False) -> list[dict]:
-    """COCO result dicts (labels as category ids, as `to_coco_gt`) for a whole sharded split, from every rank."""
+    """COCO result dicts (labels as category ids, as `to_coco_gt`) for a whole sharded split, from every rank;
+    `amp`: the network in bf16 (boxes are decoded in float32, `sarhub.models.detection`)."""
     model.eval()
     detections = []
-    with torch.autocast(device_type=env.device.type, dtype=torch.bfloat16, enabled=amp and env.device.type == "cuda"):
+    with torch.autocast(device_type=env.device.type, dtype=torch.bfloat16, enabled=amp):
         for images, targets in loader:
             outputs = model([im.to(env.device) for im in images])
             outputs = [{k: (v.float() if v.is_floating_point() else v).cpu() for k, v in o.items()} for o in outputs]
@@ -176,8 +185,9 @@ def evaluate_detector(model, loader: DataLoader, gt: dict, env: DistEnv, amp: bo
 
 
 def test_loader(dataset, batch_size: int, env: DistEnv, workers: int = 0) -> DataLoader:
+    """The evaluation loader; its workers persist, so their decoded-image caches serve every evaluation."""
     return DataLoader(dataset, batch_size=batch_size, collate_fn=collate, num_workers=workers,
-                      sampler=ShardSampler(len(dataset), env.rank, env.world_size))
+                      sampler=ShardSampler(len(dataset), env.rank, env.world_size), persistent_workers=workers > 0)
 
 
 def detection_step(env: DistEnv):
@@ -212,7 +222,8 @@ def train(cfg: DetectionConfig) -> list[dict]:
         if env.is_main:
             print(f"{cfg.data.dataset}: {len(train_set)} train / {len(eval_set)} {cfg.eval_split} images, classes "
                   f"{train_set.classes}")
-        model = wrap_ddp(build_model(cfg, train_set.num_classes), env)
+        model = wrap_ddp(build_model(cfg, train_set.num_classes), env,
+                         channels_last=channels_last_on(cfg.run.channels_last, env))
         sampler = DistributedSampler(train_set, env.world_size, env.rank, seed=cfg.run.seed) if env.distributed \
             else None
         loader, sampler = seeded_train_loader(train_set, o.batch_size, cfg.run.workers, env, cfg.run.seed,

@@ -18,7 +18,15 @@ from sarhub.data.loader import SeededDraws, seeded_train_loader
 from sarhub.data.segmentation import SegmentationFolder, SpaceNet6
 from sarhub.data.segmentation_transforms import JointCompose, TrainAugment
 from sarhub.data.synthetic.urban import simulated_spacenet6_root
-from sarhub.distributed import DistEnv, ShardSampler, all_gather_objects, barrier, init_distributed, wrap_ddp
+from sarhub.distributed import (
+    DistEnv,
+    ShardSampler,
+    all_gather_objects,
+    barrier,
+    channels_last_on,
+    init_distributed,
+    wrap_ddp,
+)
 from sarhub.engine import FitConfig, fit, start_run
 from sarhub.errors import ConfigError, DataError
 from sarhub.losses import DiceLoss
@@ -188,18 +196,22 @@ def collate_lists(items):
 
 
 def eval_loader(dataset, batch_size: int, env: DistEnv, workers: int = 0) -> DataLoader:
+    """The evaluation loader; its workers persist, so their decoded-image caches serve every evaluation."""
     return DataLoader(dataset, batch_size=batch_size, collate_fn=collate_lists, num_workers=workers,
-                      sampler=ShardSampler(len(dataset), env.rank, env.world_size))
+                      sampler=ShardSampler(len(dataset), env.rank, env.world_size), persistent_workers=workers > 0)
 
 
 @torch.no_grad()
-def image_confusions(model: torch.nn.Module, loader: DataLoader, num_classes: int, input_size: int | None
-                     ) -> tuple[list[str], torch.Tensor]:
+def image_confusions(model: torch.nn.Module, loader: DataLoader, num_classes: int, input_size: int | None,
+                     amp: bool = False) -> tuple[list[str], torch.Tensor]:
     """(file name of every image, N×K×K confusion counts per image) over the whole (sharded) split, in dataset
-    order on every rank: groups and intervals over images are sums of these."""
-    names, mats, order = [], [], []
+    order on every rank: groups and intervals over images are sums of these. `amp`: the network in bf16 (its
+    logits come out in float32)."""
+    names, mats = [], []
+    device = next(model.parameters()).device
     for batch in loader:
-        logits = predict_logits(model, batch["image"], input_size)
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp):
+            logits = predict_logits(model, batch["image"], input_size)
         for logit, mask, path in zip(logits, batch["mask"], batch["path"]):
             cm = ConfusionMatrix(num_classes)
             cm.update(logit[None].cpu(), mask[None])
@@ -225,9 +237,10 @@ def group_scores(names: list[str], mats: torch.Tensor, groups: dict[str, set[str
 
 
 def evaluate_segmentation(model: torch.nn.Module, loader: DataLoader, num_classes: int = 2,
-                          input_size: int | None = None, target: str = "building") -> dict[str, float]:
+                          input_size: int | None = None, target: str = "building", amp: bool = False
+                          ) -> dict[str, float]:
     """Table 8's scores from the confusion counts of the whole (sharded) evaluation split."""
-    names, mats = image_confusions(model, loader, num_classes, input_size)
+    names, mats = image_confusions(model, loader, num_classes, input_size, amp)
     return group_scores(names, mats, {"all": None}, target)["all"]
 
 
@@ -274,7 +287,7 @@ def train(cfg: SegmentationConfig) -> list[dict]:
         if env.is_main:
             print(f"DeepLabV3-{cfg.model.name}: output stride {model.output_stride}")
         output_stride = model.output_stride
-        model = wrap_ddp(model, env)  # SyncBatchNorm on CUDA under DDP
+        model = wrap_ddp(model, env, channels_last=channels_last_on(cfg.run.channels_last, env))  # SyncBN: CUDA DDP
 
         draws = SeededDraws(len(train_set), o.eval_interval * o.batch_size, cfg.run.seed, env.rank)
         loader, sampler = seeded_train_loader(train_set, o.batch_size, cfg.run.workers, env, cfg.run.seed,
@@ -287,7 +300,8 @@ def train(cfg: SegmentationConfig) -> list[dict]:
         input_size = cfg.input_size if cfg.coco and cfg.input_size else None
         saved = cfg.saved(in_chans=in_chans, num_classes=num_classes, target=target, output_stride=output_stride)
         return fit(model, optimizer, scheduler, loader, step,
-                   lambda m: evaluate_segmentation(m, evals, num_classes, input_size, target), env, fit_cfg, saved,
+                   lambda m: evaluate_segmentation(m, evals, num_classes, input_size, target, cfg.run.amp), env,
+                   fit_cfg, saved,
                    sampler)
 
 

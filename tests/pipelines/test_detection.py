@@ -1,5 +1,5 @@
-"""The detection pipeline in-process on tiny simulated ship scenes: FCOS trained and scored (AP, AP50) each epoch,
-then the test step's Table-7 row and detection panel."""
+"""The detection pipeline in-process on tiny simulated ship scenes: FCOS trained and scored (AP, AP50) each epoch
+(bf16 autocast on the CPU, as the SSDD runs), then the test step's Table-7 row and detection panel."""
 from sarhub.checkpoints import load_checkpoint
 from sarhub.cli import parse_config
 from sarhub.pipelines import detection
@@ -9,7 +9,7 @@ TINY = ["--sim-train", "8", "--sim-test", "4", "--batch-size", "4", "--workers",
 
 def test_train_and_test_on_simulated_ships(tmp_path, capsys):
     out = tmp_path / "run"
-    detection.train(parse_config(detection.DetectionConfig, [*TINY, "--epochs", "1", "--output", str(out)]))
+    detection.train(parse_config(detection.DetectionConfig, [*TINY, "--epochs", "1", "--amp", "--output", str(out)]))
     state = load_checkpoint(out / "checkpoint_last.pth")
     assert {"AP", "AP50"} <= set(state["history"][0]) and state["args"]["clip_grad"] == 35.0
     result = detection.test(parse_config(detection.DetectionTestConfig, [

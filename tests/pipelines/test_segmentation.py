@@ -1,5 +1,6 @@
 """The segmentation pipeline in-process on tiny simulated SpaceNet6 tiles: DeepLabV3 trained by iterations and
-scored every interval, then the test step's Table-8 row (with the paper's cell) and the prediction panel."""
+scored every interval (bf16 autocast on the CPU, as the SSDD runs), then the test step's Table-8 row (with the paper's
+cell) and the prediction panel."""
 from sarhub.checkpoints import load_checkpoint
 from sarhub.cli import parse_config
 from sarhub.pipelines import segmentation
@@ -10,7 +11,7 @@ TINY = ["--sim-tiles", "10", "--crop-size", "64", "--batch-size", "2", "--worker
 def test_train_then_test_writes_checkpoint_table_row_and_panel(tmp_path, capsys):
     out = tmp_path / "run"
     segmentation.train(parse_config(segmentation.SegmentationConfig, [*TINY, "--iterations", "4", "--eval-interval",
-                                                                       "2", "--output", str(out)]))
+                                                                       "2", "--amp", "--output", str(out)]))
     state = load_checkpoint(out / "checkpoint_last.pth")
     assert state["epoch"] == 2 and state["args"]["output_stride"] == 8
     assert {"cpa_building", "miou", "mean_precision", "mean_recall"} <= set(state["history"][-1])
