@@ -31,7 +31,7 @@ from sarhub.engine import fit
 from sarhub.fusion import augment
 from sarhub.fusion.data import PatchesWithSuperpixels, pixel_features, pixel_rows, sample_pixels, splits
 from sarhub.fusion.losses import fusion_objective
-from sarhub.fusion.models import STRATEGIES, FusionNet
+from sarhub.fusion.models import OPTICAL_CHANNELS, SAR_CHANNELS, STRATEGIES, FusionNet
 from sarhub.fusion.vq import GumbelVQ, kmeans
 from sarhub.metrics.segmentation import ConfusionMatrix, hungarian_mapping, land_cover_scores
 from sarhub.optim import param_groups
@@ -52,8 +52,15 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--split-seed", type=int, default=0)
 
 
-def data_splits(args, modalities=("s1", "s2"), labels: str | None = None):
-    return splits(args.data_root, args.test_root, args.test_fraction, args.split_seed, modalities, labels)
+def data_splits(args, modalities=("s1", "s2"), labels: str | None = None, stats: dict | None = None):
+    return splits(args.data_root, args.test_root, args.test_fraction, args.split_seed, modalities, labels,
+                  getattr(args, "patch", 256), getattr(args, "stride", None), stats)
+
+
+def input_channels(dataset) -> dict[str, int]:
+    """SAR and optical band counts of a patch set (the real pairs say; SEN12MS patches keep 2 and 4)."""
+    channels = getattr(dataset, "channels", {"s1": SAR_CHANNELS, "s2": OPTICAL_CHANNELS})
+    return {"sar_channels": channels["s1"], "optical_channels": channels["s2"]}
 
 
 @dataclass
@@ -78,6 +85,9 @@ class FusionConfig(RunConfig):
     sp_scale: float = 40.0
     sp_sigma: float = 0.8
     sp_min_size: int = 20
+    superpixel_contrast: bool = True  # False: image-level HCL terms only (the image-level contrastive baseline)
+    patch: int = 256  # real fragment pairs: side of the windows they are tiled into
+    stride: int | None = None  # real fragment pairs: window step (None: the patch side)
 
 
 def get_parser(description: str = "Self-supervised SAR–optical fusion pre-training") -> argparse.ArgumentParser:
@@ -95,6 +105,11 @@ def get_parser(description: str = "Self-supervised SAR–optical fusion pre-trai
     p.add_argument("--sp-scale", type=float, help="Felzenszwalb scale")
     p.add_argument("--sp-sigma", type=float)
     p.add_argument("--sp-min-size", type=int)
+    p.add_argument("--superpixel-contrast", action=argparse.BooleanOptionalAction,
+                   help="super-pixel-level HCL terms besides the image-level ones (--no-superpixel-contrast: the "
+                        "image-level-only baseline)")
+    p.add_argument("--patch", type=int, help="real SAR/optical fragment pairs: patch side they are tiled into (px)")
+    p.add_argument("--stride", type=int, help="real SAR/optical fragment pairs: window step (default: --patch)")
     return use_defaults(p, FusionConfig)
 
 
@@ -115,7 +130,8 @@ def pretrain(cfg: FusionConfig) -> list[dict]:
         train_set = PatchesWithSuperpixels(data_splits(cfg)[0], cfg.sp_scale, cfg.sp_sigma, cfg.sp_min_size)
     if env.is_main:
         print(f"{len(train_set)} training patches, strategy {cfg.strategy}")
-    model = wrap_ddp(FusionNet(cfg.strategy, cfg.widths, cfg.dim).to(env.device), env)
+    channels = input_channels(train_set.patches)
+    model = wrap_ddp(FusionNet(cfg.strategy, cfg.widths, cfg.dim, **channels).to(env.device), env)
     sampler = None
     if env.distributed:
         sampler = torch.utils.data.DistributedSampler(train_set, env.world_size, env.rank, shuffle=True,
@@ -136,11 +152,13 @@ def pretrain(cfg: FusionConfig) -> list[dict]:
             outs.append(model(augment.photometric(augment.apply(s1, params)),
                               augment.photometric(augment.apply(s2, params))))
             segs.append(augment.apply(seg, params))
-        return fusion_objective(outs[0], outs[1], segs[0], segs[1], cfg.max_superpixels, **hcl)[0]
+        return fusion_objective(outs[0], outs[1], segs[0], segs[1], cfg.max_superpixels, cfg.superpixel_contrast,
+                                **hcl)[0]
 
     fit_cfg = fit_config(cfg, output_dir=out, monitor="train_loss", monitor_mode="min")
     history = fit(model, optimizer, scheduler, loader, step, None, env, fit_cfg,
-                  {**vars(cfg), "train_patches": len(train_set)}, sampler)
+                  {**vars(cfg), **channels, "train_patches": len(train_set),
+                   "input_stats": getattr(train_set.patches, "stats", None)}, sampler)
     cleanup()
     return history
 
@@ -148,7 +166,8 @@ def pretrain(cfg: FusionConfig) -> list[dict]:
 def load_fusion_model(checkpoint: str | Path, device: torch.device) -> tuple[FusionNet, argparse.Namespace]:
     """Rebuild the FusionNet of a pre-training checkpoint (weights only, never code) and freeze it."""
     state, run = load_run(checkpoint, "strategy", "sar_optical pretrain")
-    model = FusionNet(run.strategy, tuple(run.widths), run.dim)
+    model = FusionNet(run.strategy, tuple(run.widths), run.dim, getattr(run, "sar_channels", SAR_CHANNELS),
+                      getattr(run, "optical_channels", OPTICAL_CHANNELS))
     model.load_state_dict(state["model"])
     model.to(device).eval()
     for param in model.parameters():
