@@ -12,7 +12,6 @@ import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from sarhub.cli import (
     RunConfig,
@@ -25,15 +24,18 @@ from sarhub.cli import (
     use_defaults,
 )
 from sarhub.data.loader import seeded_train_loader
+from sarhub.data.s1s2_pairs import is_pairs_root
 from sarhub.data.sen12ms import CLASSES, IGNORE_INDEX
 from sarhub.distributed import barrier, cleanup, init_distributed, wrap_ddp
 from sarhub.engine import fit
-from sarhub.fusion import augment
+from sarhub.errors import DataError
+from sarhub.fusion import augment, clustermaps
 from sarhub.fusion.data import PatchesWithSuperpixels, pixel_features, pixel_rows, sample_pixels, splits
 from sarhub.fusion.losses import fusion_objective
 from sarhub.fusion.models import OPTICAL_CHANNELS, SAR_CHANNELS, STRATEGIES, FusionNet
-from sarhub.fusion.vq import GumbelVQ, kmeans
-from sarhub.metrics.segmentation import ConfusionMatrix, hungarian_mapping, land_cover_scores
+from sarhub.fusion.retrieval import pair_embeddings, retrieval_rows, view_zoom
+from sarhub.fusion.vq import kmeans, sample_rows, train_vq
+from sarhub.metrics.segmentation import ConfusionMatrix, contingency, hungarian_mapping, land_cover_scores
 from sarhub.optim import param_groups
 from sarhub.pipelines.common import save_confusion
 from sarhub.ssl.probe import fit_linear
@@ -42,19 +44,48 @@ LINEAR_COLUMNS = ("strategy", "checkpoint", "overall_accuracy", "average_accurac
                   "test_patches")
 UNSUPERVISED_COLUMNS = ("method", "features", "clusters", "miou", "overall_accuracy", "average_accuracy", "data",
                         "test_patches")
+PAIR_UNSUPERVISED_COLUMNS = ("method", "features", "inputs", "clusters", "agreement", "chance", "seed", "data",
+                             "test_fragments")
+RETRIEVAL_COLUMNS = ("model", "weights", "embedding", "level", "candidates", "sar_to_optical_top1",
+                     "sar_to_optical_top5", "optical_to_sar_top1", "optical_to_sar_top5", "data", "test_patches",
+                     "test_fragments", "checkpoint")
+PAIR_CLUSTERS = 6  # K for unlabelled pairs: fixed beforehand (the simulator's class count), never tuned on test data
+VQ_ROWS_PER_FRAGMENT = 20000  # feature pixels of each training fragment that the quantiser is fitted on
+# which embeddings a strategy's retrieval rows use (FusionNet.modal_embeddings)
+EMBEDDINGS = {"late": "SAR net / optical net projections (image: pooled deepest map; super-pixel: mean pixel "
+                      "projection)",
+              "intermediate": "SAR encoder / optical encoder image projections (before fusion)"}
+NO_CROSS_MODAL = "no SAR embedding and optical embedding in one space (one input stack or one sensor)"
 
 
 def add_data_args(p: argparse.ArgumentParser) -> None:
     """The patch-set options every fusion script shares."""
     p.add_argument("--labels", default="lc", choices=("lc", "dfc"), help="SEN12MS IGBP (lc) or DFC2020 (dfc) labels")
-    p.add_argument("--test-root", default=None, help="separate test folder (e.g. DFC2020 test); default: a split")
-    p.add_argument("--test-fraction", type=float, default=0.3, help="held-out share of --data-root when no test root")
-    p.add_argument("--split-seed", type=int, default=0)
+    p.add_argument("--test-root", default=None, help="separate test folder (e.g. DFC2020 test, or other real "
+                                                     "SAR/optical pairs); default: a split of --data-root")
+    p.add_argument("--test-fraction", type=float, help="held-out share of --data-root when no test root (patches; "
+                                                       "whole fragments for real pairs)")
+    p.add_argument("--split-seed", type=int)
 
 
 def data_splits(args, modalities=("s1", "s2"), labels: str | None = None, stats: dict | None = None):
     return splits(args.data_root, args.test_root, args.test_fraction, args.split_seed, modalities, labels,
                   getattr(args, "patch", 256), getattr(args, "stride", None), stats)
+
+
+def eval_splits(args: argparse.Namespace, run: argparse.Namespace, modalities=("s1", "s2"),
+                labels: str | None = None):
+    """(train, test) sets of an evaluation script. Data root, held-out share and split seed not given on its command
+    line are the pre-training run's (so real pairs are split into the same held-out fragments, which pre-training
+    never saw); the windows and the input standardisation are always the run's."""
+    def pick(name: str, default):
+        value = getattr(args, name)
+        return value if value is not None else getattr(run, name, default)
+
+    data = argparse.Namespace(data_root=pick("data_root", None), test_root=args.test_root,
+                              test_fraction=pick("test_fraction", 0.3), split_seed=pick("split_seed", 0),
+                              patch=getattr(run, "patch", 256), stride=getattr(run, "stride", None))
+    return data_splits(data, modalities, labels, getattr(run, "input_stats", None))
 
 
 def input_channels(dataset) -> dict[str, int]:
@@ -176,9 +207,10 @@ def load_fusion_model(checkpoint: str | Path, device: torch.device) -> tuple[Fus
 
 
 def eval_parser(description: str, results: Path) -> argparse.ArgumentParser:
-    """Options of the evaluation scripts (linear_eval, segment_unsupervised); each adds its own."""
+    """Options of the evaluation scripts (linear_eval, segment_unsupervised, retrieval); each adds its own."""
     p = argparse.ArgumentParser(description=description)
-    p.add_argument("--data-root", default=None, help="labelled patches (default: the simulator)")
+    p.add_argument("--data-root", default=None,
+                   help="patches to evaluate on (default: the pre-training run's data, the simulator for its runs)")
     add_data_args(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -213,7 +245,7 @@ def linear_eval(args: argparse.Namespace) -> None:
     device = torch.device(args.device)
     for checkpoint in args.checkpoint:
         model, run = load_fusion_model(checkpoint, device)
-        train, test = data_splits(args, model.modalities, args.labels)
+        train, test = eval_splits(args, run, model.modalities, args.labels)
         x, y = sample_pixels(model, train, device, args.pixels_per_patch, args.seed)
         head = train_linear(x, y, len(CLASSES), args.steps, args.lr, args.seed).to(device)
         cm = ConfusionMatrix(len(CLASSES), device=device)
@@ -235,8 +267,10 @@ def linear_eval(args: argparse.Namespace) -> None:
 
 def parse_unsupervised(argv, results: Path, description: str = "Unsupervised land-cover segmentation"):
     p = eval_parser(description, results)
-    p.add_argument("--checkpoint", required=True, help="a checkpoint written by pretrain.py (frozen features)")
-    p.add_argument("--clusters", type=int, default=None, help="K (default: classes present in the training labels)")
+    p.add_argument("--checkpoint", nargs="+", required=True,
+                   help="checkpoints written by pretrain.py (frozen features); each gets its rows")
+    p.add_argument("--clusters", type=int, default=None,
+                   help=f"K (default: classes present in the training labels; {PAIR_CLUSTERS} for unlabelled pairs)")
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--pixels-per-step", type=int, default=512)
@@ -250,8 +284,7 @@ def cluster_vs_class(clusters_of, dataset, k: int) -> torch.Tensor:
     counts = torch.zeros(k, len(CLASSES), dtype=torch.int64)
     for clusters, mask in clusters_of(dataset):
         keep = mask != IGNORE_INDEX
-        index = clusters[keep].cpu() * len(CLASSES) + mask[keep].cpu()
-        counts += torch.bincount(index, minlength=k * len(CLASSES)).reshape(k, len(CLASSES))
+        counts += contingency(clusters[keep], mask[keep], k, len(CLASSES))
     return counts
 
 
@@ -267,13 +300,23 @@ def matched_scores(clusters_of, dataset, k: int) -> tuple[dict, torch.Tensor]:
 
 
 def segment_unsupervised(args: argparse.Namespace) -> None:
+    """Labelled patches: `segment_labelled` for each checkpoint. Unlabelled SAR/optical pairs: `segment_pairs`."""
+    runs = [load_fusion_model(c, torch.device(args.device)) for c in args.checkpoint]
+    if is_pairs_root(args.data_root or runs[0][1].data_root or "."):
+        segment_pairs(args, runs)
+        return
+    for checkpoint in args.checkpoint:
+        segment_labelled(args, checkpoint)
+
+
+def segment_labelled(args: argparse.Namespace, checkpoint: str) -> None:
     """K codewords (classes present in the training labels, or --clusters) trained on the training patches'
     frozen features without labels; the k-means baseline on standardised S1+S2 pixels; both scored after one
     Hungarian matching over the test set; rows and a figure of test patches."""
     device = torch.device(args.device)
     torch.manual_seed(args.seed)
-    model, run = load_fusion_model(args.checkpoint, device)
-    train, test = data_splits(args, ("s1", "s2"), args.labels)
+    model, run = load_fusion_model(checkpoint, device)
+    train, test = eval_splits(args, run, ("s1", "s2"), args.labels)
 
     # one pass over the training patches: frozen features (VQ), raw S1+S2 values (k-means), classes present (K)
     feats, raw, present = [], [], set()
@@ -286,24 +329,14 @@ def segment_unsupervised(args: argparse.Namespace) -> None:
     print(f"{len(train)} training / {len(test)} test patches, K = {k} clusters, features of {run.strategy}")
 
     # Gumbel-softmax VQ on the frozen features: computed once, kept as pixel rows, sampled per step
-    vq = GumbelVQ(feats.shape[1], k).to(device)
-    opt = torch.optim.AdamW(vq.parameters(), lr=args.lr)
-    g = torch.Generator().manual_seed(args.seed)
-    for _ in tqdm(range(args.steps), desc="VQ steps"):
-        pick = torch.randint(len(feats), (args.pixels_per_step,), generator=g)
-        loss, _ = vq.loss(feats[pick].to(device), args.diversity)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    vq.eval()
+    vq = train_vq(feats, k, args.steps, args.lr, args.pixels_per_step, args.diversity, args.seed, device)
 
     def vq_clusters(dataset):
         for f, batch in pixel_features(model, dataset, device):
             yield vq.assign(f), batch["mask"].to(device)
 
     # baseline: k-means on the standardised S1+S2 values of training pixels
-    pixels = raw[torch.randperm(len(raw), generator=torch.Generator().manual_seed(args.seed))[:args.kmeans_pixels]]
-    centres = kmeans(pixels, k, seed=args.seed)
+    centres = kmeans(sample_rows(raw, args.kmeans_pixels, args.seed), k, seed=args.seed)
 
     def kmeans_clusters(dataset):
         for batch in DataLoader(dataset, batch_size=8):
@@ -321,6 +354,112 @@ def segment_unsupervised(args: argparse.Namespace) -> None:
                       UNSUPERVISED_COLUMNS)
     save_clusters_figure(test, vq_clusters, kmeans_clusters, lookups,
                          Path(args.results).parent / f"unsupervised_{run.strategy}.png")
+
+
+def model_label(run: argparse.Namespace, contrast: bool = True) -> str:
+    """How tables name a model: its strategy, and (with `contrast`) the image-level-only baseline as such."""
+    name = {"sar": "SAR only", "optical": "optical only"}.get(run.strategy, f"{run.strategy} fusion")
+    only_image = contrast and not getattr(run, "superpixel_contrast", True)
+    return f"{name}, image-level contrast only" if only_image else name
+
+
+def same_data(runs: Sequence[tuple[FusionNet, argparse.Namespace]]) -> argparse.Namespace:
+    """The first run's settings, after checking that every run saw the same data, split, windows and view scale
+    (one held-out set and one map scale serve them all)."""
+    keys = ("data_root", "test_fraction", "split_seed", "patch", "crop", "min_scale")
+    first = runs[0][1]
+    for _, run in runs[1:]:
+        differ = [k for k in keys if getattr(run, k, None) != getattr(first, k, None)]
+        if differ:
+            raise DataError(run.output, f"was pre-trained with other {', '.join(differ)} than {first.output}; "
+                                        "evaluate them separately")
+    return first
+
+
+def segment_pairs(args: argparse.Namespace, runs: Sequence[tuple[FusionNet, argparse.Namespace]]) -> None:
+    """Unlabelled real pairs: cluster maps of the held-out fragments from each model's frozen features (a VQ per
+    feature source, `clustermaps.feature_sources`) and from k-means on the raw SAR pixels, each scored by its
+    Hungarian-matched agreement with a k-means map of the optical image (and that agreement's chance level);
+    rows in `<results>_real`, a figure of held-out fragments."""
+    device = torch.device(args.device)
+    run = same_data(runs)
+    train, test = eval_splits(args, run)
+    zoom = view_zoom(run.crop, run.patch, run.min_scale)
+    k = args.clusters or PAIR_CLUSTERS
+    train_frags, test_frags = clustermaps.fragments_at(train, zoom), clustermaps.fragments_at(test, zoom)
+    print(f"{len(train.names)} training / {len(test.names)} held-out fragments at {zoom:.3f}× "
+          f"({tuple(test_frags[0]['s1'].shape[-2:])} px), K = {k}")
+    per_fragment = max(1, args.kmeans_pixels // len(train_frags))
+
+    def kmeans_maps(modality: str) -> list[torch.Tensor]:
+        def raw(s1, s2):
+            return s1 if modality == "s1" else s2
+        centres = kmeans(clustermaps.feature_rows(raw, train_frags, per_fragment, args.seed), k, seed=args.seed)
+        return clustermaps.cluster_maps(clustermaps.nearest_centre(centres), raw, test_frags)
+
+    reference = kmeans_maps("s2")
+    table = Path(args.results).with_name(Path(args.results).name + "_real")
+    panels = []
+
+    def report(method: str, features: str, inputs: str, maps: list[torch.Tensor]) -> None:
+        scores = clustermaps.agreement(maps, reference, k)
+        print(f"{method} on {features} ({inputs} input): agreement with optical k-means {scores['agreement']:.2f} % "
+              f"(chance {scores['chance']:.2f} %)")
+        append_result(table, {"method": method, "features": features, "inputs": inputs, "clusters": k,
+                              "agreement": scores["agreement"], "chance": scores["chance"], "seed": args.seed,
+                              "data": str(run.data_root if args.data_root is None else args.data_root),
+                              "test_fragments": len(test.names)}, PAIR_UNSUPERVISED_COLUMNS)
+        panels.append((f"{features}" if method != "k-means" else f"k-means, raw {inputs}", maps, scores["lookup"]))
+
+    report("k-means", "raw SAR pixels", "SAR", kmeans_maps("s1"))
+    for model, model_run in runs:
+        for source in clustermaps.feature_sources(model, model_label(model_run)):
+            rows = clustermaps.feature_rows(source.features, train_frags, VQ_ROWS_PER_FRAGMENT, args.seed, device)
+            torch.manual_seed(args.seed)
+            vq = train_vq(rows, k, args.steps, args.lr, args.pixels_per_step, args.diversity, args.seed, device)
+            maps = clustermaps.cluster_maps(vq.assign, source.features, test_frags, device)
+            report("Gumbel-softmax VQ", source.name, source.inputs, maps)
+    clustermaps.save_maps_figure(test, range(min(4, len(test.names))), reference, panels,
+                                 table.parent / f"unsupervised_real_seed{args.seed}.png", k)
+
+
+def parse_retrieval(argv, results: Path, description: str = "Cross-modal retrieval on held-out pairs"):
+    p = eval_parser(description, results)
+    p.add_argument("--checkpoint", nargs="+", required=True, help="checkpoints written by pretrain.py")
+    p.add_argument("--random-init", action="store_true",
+                   help="also score each checkpoint's architecture with random weights (seeded by --seed)")
+    return p.parse_args(argv)
+
+
+def retrieval(args: argparse.Namespace) -> None:
+    """Per checkpoint (and its random init with --random-init): top-1/top-5 of SAR → optical and optical → SAR
+    retrieval among all held-out patches, and among super-pixels where the model has pixel embeddings; strategies
+    without a SAR and an optical embedding in one space get a row saying so."""
+    device = torch.device(args.device)
+    random_done = set()
+    for checkpoint in args.checkpoint:
+        model, run = load_fusion_model(checkpoint, device)
+        _, test = eval_splits(args, run)
+        zoom = view_zoom(run.crop, getattr(run, "patch", 256), run.min_scale)
+        segments = torch.from_numpy(PatchesWithSuperpixels(test, run.sp_scale, run.sp_sigma, run.sp_min_size).maps)
+        candidates = [(model, model_label(run), "pre-trained")]
+        architecture = (run.strategy, tuple(run.widths), run.dim)
+        if args.random_init and run.strategy in EMBEDDINGS and architecture not in random_done:
+            random_done.add(architecture)
+            torch.manual_seed(args.seed)
+            random = FusionNet(run.strategy, tuple(run.widths), run.dim, getattr(run, "sar_channels", SAR_CHANNELS),
+                               getattr(run, "optical_channels", OPTICAL_CHANNELS)).to(device).eval()
+            candidates.append((random, model_label(run, contrast=False), "random init"))
+        for net, label, weights in candidates:
+            rows = retrieval_rows(pair_embeddings(net, test, device, zoom, segments)) or [
+                {"level": f"n/a: {NO_CROSS_MODAL}"}]
+            common = {"model": label, "weights": weights, "embedding": EMBEDDINGS.get(run.strategy, "none"),
+                      "checkpoint": str(checkpoint), "data": str(args.data_root or run.data_root),
+                      "test_patches": len(test), "test_fragments": len(getattr(test, "names", ()))}
+            for row in rows:
+                append_result(Path(args.results), {**common, **row}, RETRIEVAL_COLUMNS)
+                scores = ", ".join(f"{k} {v:.1f}" for k, v in row.items() if k.endswith(("top1", "top5")))
+                print(f"{label} ({weights}), {row['level']}: {scores or 'no cross-modal embeddings'}")
 
 
 def save_clusters_figure(test, vq_clusters, kmeans_clusters, lookups: dict, path: Path, n: int = 4) -> None:
