@@ -15,7 +15,6 @@ training views like the retrieval test.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
@@ -103,34 +102,3 @@ def agreement(maps: Sequence[torch.Tensor], reference: Sequence[torch.Tensor], k
     counts = map_contingency(maps, reference, k)
     chance = matched_agreement(map_contingency(maps, reference, k, shift=1)) if len(maps) > 1 else float("nan")
     return {"agreement": matched_agreement(counts), "chance": chance, "lookup": hungarian_mapping(counts)}
-
-
-def save_maps_figure(dataset: PairedPatches, fragments: Sequence[int], reference: Sequence[torch.Tensor],
-                     panels: Sequence[tuple[str, Sequence[torch.Tensor], torch.Tensor]], path: Path, k: int) -> None:
-    """One row per fragment: optical, SAR, the optical k-means map, then each (title, maps, lookup) panel coloured
-    through its lookup so that matched clusters share the reference's colours."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    columns = 3 + len(panels)
-    fig, axes = plt.subplots(len(fragments), columns, figsize=(2.1 * columns, 2.25 * len(fragments)), squeeze=False)
-    cmap = plt.get_cmap("tab10", max(k, 2))
-    for row, f in enumerate(fragments):
-        images = [(dataset.opt[f][:3].transpose(1, 2, 0), f"{dataset.names[f]} optical", {}),
-                  (dataset.sar[f][0], "SAR (VH)", {"cmap": "gray"}),
-                  (reference[f].numpy(), f"optical k-means (K={k})", {})]
-        images += [(lookup[maps[f]].numpy(), title, {}) for title, maps, lookup in panels]
-        for ax, (image, title, kwargs) in zip(axes[row], images):
-            if image.ndim == 2 and not kwargs:
-                kwargs = {"cmap": cmap, "vmin": -0.5, "vmax": max(k, 2) - 0.5, "interpolation": "nearest"}
-            ax.imshow(image, **kwargs)
-            ax.set_title(title, fontsize=7)
-            ax.axis("off")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    print(f"wrote {path}")
-

@@ -76,3 +76,25 @@ def save_confusion_png(cm: torch.Tensor, classes: Sequence[str], path: Path, tit
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def save_image_grid(rows: Sequence[Sequence[tuple]], path: Path, panel: tuple[float, float] = (2.4, 2.4),
+                    dpi: int = 100, fontsize: int = 8) -> None:
+    """A PNG of image panels: one sequence of (image, title, imshow keywords) per row, axes hidden."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    columns = max(len(row) for row in rows)
+    fig, axes = plt.subplots(len(rows), columns, figsize=(panel[0] * columns, panel[1] * len(rows)), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax_row, row in zip(axes, rows):
+        for ax, (image, title, kwargs) in zip(ax_row, row):
+            ax.imshow(image, **kwargs)
+            ax.set_title(title, fontsize=fontsize)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)

@@ -37,7 +37,7 @@ from sarhub.fusion.retrieval import pair_embeddings, retrieval_rows, view_zoom
 from sarhub.fusion.vq import kmeans, sample_rows, train_vq
 from sarhub.metrics.segmentation import ConfusionMatrix, contingency, hungarian_mapping, land_cover_scores
 from sarhub.optim import param_groups
-from sarhub.pipelines.common import save_confusion
+from sarhub.pipelines.common import save_confusion, save_image_grid
 from sarhub.ssl.probe import fit_linear
 
 LINEAR_COLUMNS = ("strategy", "checkpoint", "overall_accuracy", "average_accuracy", "miou", "data", "train_patches",
@@ -419,8 +419,8 @@ def segment_pairs(args: argparse.Namespace, runs: Sequence[tuple[FusionNet, argp
             vq = train_vq(rows, k, args.steps, args.lr, args.pixels_per_step, args.diversity, args.seed, device)
             maps = clustermaps.cluster_maps(vq.assign, source.features, test_frags, device)
             report("Gumbel-softmax VQ", source.name, source.inputs, maps)
-    clustermaps.save_maps_figure(test, range(min(4, len(test.names))), reference, panels,
-                                 table.parent / f"unsupervised_real_seed{args.seed}.png", k)
+    save_maps_figure(test, range(min(4, len(test.names))), reference, panels,
+                     table.parent / f"unsupervised_real_seed{args.seed}.png", k)
 
 
 def parse_retrieval(argv, results: Path, description: str = "Cross-modal retrieval on held-out pairs"):
@@ -463,30 +463,31 @@ def retrieval(args: argparse.Namespace) -> None:
 
 
 def save_clusters_figure(test, vq_clusters, kmeans_clusters, lookups: dict, path: Path, n: int = 4) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     subset = torch.utils.data.Subset(test, range(min(n, len(test))))
     vq = torch.cat([c.cpu() for c, _ in vq_clusters(subset)])
     km = torch.cat([c.cpu() for c, _ in kmeans_clusters(subset)])
-    fig, axes = plt.subplots(len(subset), 5, figsize=(12, 2.5 * len(subset)), squeeze=False)
-    cmap = plt.get_cmap("tab10")
+    classes = {"cmap": "tab10", "vmin": 0, "vmax": 9, "interpolation": "nearest"}
+    rows = []
     for row, i in enumerate(range(len(subset))):
         sample = test[i]
-        panels = [(test.optical_rgb(i), "optical (B4 B3 B2)"), (sample["s1"][0].numpy(), "S1 VV"),
-                  (np.ma.masked_equal(sample["mask"].numpy(), IGNORE_INDEX), "truth"),
-                  (lookups["Gumbel-softmax VQ"][vq[row]].numpy(), "VQ (matched)"),
-                  (lookups["k-means"][km[row]].numpy(), "k-means (matched)")]
-        for ax, (image, title) in zip(axes[row], panels):
-            kwargs = {} if image.ndim == 3 else ({"cmap": "gray"} if "S1" in title else
-                                                 {"cmap": cmap, "vmin": 0, "vmax": 9, "interpolation": "nearest"})
-            ax.imshow(image, **kwargs)
-            ax.set_title(title, fontsize=8)
-            ax.axis("off")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+        rows.append([(test.optical_rgb(i), "optical (B4 B3 B2)", {}), (sample["s1"][0].numpy(), "S1 VV", {"cmap": "gray"}),
+                     (np.ma.masked_equal(sample["mask"].numpy(), IGNORE_INDEX), "truth", classes),
+                     (lookups["Gumbel-softmax VQ"][vq[row]].numpy(), "VQ (matched)", classes),
+                     (lookups["k-means"][km[row]].numpy(), "k-means (matched)", classes)])
+    save_image_grid(rows, path, panel=(2.4, 2.5))
+    print(f"wrote {path}")
+
+
+def save_maps_figure(dataset, fragments: Sequence[int], reference: Sequence[torch.Tensor],
+                     panels: Sequence[tuple[str, Sequence[torch.Tensor], torch.Tensor]], path: Path, k: int) -> None:
+    """One row per fragment: optical, SAR, the optical k-means map, then each (title, maps, lookup) panel coloured
+    through its lookup so that matched clusters share the reference's colours."""
+    clusters = {"cmap": "tab10", "vmin": -0.5, "vmax": 9.5, "interpolation": "nearest"}
+    rows = []
+    for f in fragments:
+        rows.append([(dataset.opt[f][:3].transpose(1, 2, 0), f"{dataset.names[f]} optical", {}),
+                     (dataset.sar[f][0], "SAR (VH)", {"cmap": "gray"}),
+                     (reference[f].numpy(), f"optical k-means (K={k})", clusters)]
+                    + [(lookup[maps[f]].numpy(), title, clusters) for title, maps, lookup in panels])
+    save_image_grid(rows, path, panel=(2.1, 2.25), dpi=90, fontsize=7)
     print(f"wrote {path}")
