@@ -90,13 +90,11 @@ def read_pair(sar_path: Path, opt_path: Path) -> tuple[np.ndarray, np.ndarray]:
     return sar, opt
 
 
-def split_fragments(names: Sequence[str], test_fraction: float, seed: int = 0,
-                    val_fraction: float = 0.0) -> tuple[list[str], list[str], list[str]]:
-    """(train, val, test) fragment names: a seeded draw of whole fragments. The test set depends only on
-    (names, test_fraction, seed); the validation set is carved from the remaining training fragments."""
-    rest, test = split_files(names, test_fraction, seed)
-    train, val = split_files(rest, val_fraction, seed + 1) if val_fraction > 0 else (list(rest), [])
-    return [str(n) for n in train], [str(n) for n in val], [str(n) for n in test]
+def split_fragments(names: Sequence[str], test_fraction: float, seed: int = 0) -> tuple[list[str], list[str]]:
+    """(train, test) fragment names: a seeded draw of whole fragments (a validation set, when a choice has to be
+    made, is carved from the training names the same way, never from the test names)."""
+    train, test = split_files(names, test_fraction, seed)
+    return [str(n) for n in train], [str(n) for n in test]
 
 
 def window_starts(size: int, patch: int, stride: int) -> list[int]:

@@ -46,7 +46,7 @@ def pair_splits(data_root: str | Path, test_root: str | Path | None, test_fracti
     if test_root is not None:
         train = PairedPatches(data_root, None, patch, stride, stats)
         return train, PairedPatches(test_root, None, patch, stride, train.stats)
-    train_names, _, test_names = split_fragments(list(list_pairs(data_root)), test_fraction, split_seed)
+    train_names, test_names = split_fragments(list(list_pairs(data_root)), test_fraction, split_seed)
     train = PairedPatches(data_root, train_names, patch, stride, stats)
     return train, PairedPatches(data_root, test_names, patch, stride, train.stats)
 

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 @torch.no_grad()
 def partner_ranks(query: torch.Tensor, gallery: torch.Tensor, groups: torch.Tensor | None = None,
-                  chunk: int = 2048) -> torch.Tensor:
+                  chunk: int = 512) -> torch.Tensor:
     """0-based rank of gallery[i] among the candidates of query[i] (N×D each; all N rows, or those with the same
     `groups` id), by cosine similarity, computed `chunk` queries at a time."""
     if query.shape != gallery.shape or query.ndim != 2:

@@ -52,12 +52,13 @@ def test_tiles_cover_the_fragment_and_band_counts_come_from_the_files(pairs):
 
 def test_split_holds_out_whole_fragments_and_the_test_set_shares_the_training_stats(pairs):
     names = list(list_pairs(pairs))
-    train, val, test = split_fragments(names, 0.4, seed=0, val_fraction=0.34)
-    assert len(test) == 2 and len(val) == 1 and len(train) == 2
-    assert not set(train) & set(test) and not set(val) & set(test) and sorted(train + val + test) == names
-    assert split_fragments(names, 0.4, seed=0)[2] == test  # the test set does not depend on the validation carve
+    train, test = split_fragments(names, 0.4, seed=0)
+    assert len(test) == 2 and len(train) == 3
+    assert not set(train) & set(test) and sorted(train + test) == names
+    kept, val = split_fragments(train, 0.34, seed=1)  # a validation carve never touches the test names
+    assert len(val) == 1 and not set(kept + val) & set(test)
     tr, te = splits(pairs, test_fraction=0.4, split_seed=0, patch=32)
-    assert set(te.names) == set(test) and set(tr.names) == set(train + val)
+    assert set(te.names) == set(test) and set(tr.names) == set(train)
     assert {item["fragment"] for item in te} == set(test)  # no window of a held-out fragment is in training
     assert te.stats == tr.stats
     with pytest.raises(DataError, match="no labels"):
@@ -100,5 +101,5 @@ def test_reader_on_the_real_pairs(shared_data):
     item = ds[0]
     assert item["s1"].shape == (1, 256, 256) and item["s2"].shape == (3, 256, 256)
     assert -3 < float(item["s1"].mean()) < 3 and -3 < float(item["s2"].mean()) < 3
-    train, _, test = split_fragments(names, 0.3, seed=0)
+    train, test = split_fragments(names, 0.3, seed=0)
     assert len(test) == 15 and len(train) == 35
