@@ -28,12 +28,12 @@ today's step.
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import os
 import time
 from collections import defaultdict
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from statistics import median
@@ -44,6 +44,8 @@ from torch.utils.data import DataLoader, Subset
 from torchvision.models.detection import FCOS
 from torchvision.models.detection.anchor_utils import AnchorGenerator
 
+from sarhub.cli import parse_config
+from sarhub.config import option
 from sarhub.data.cache import DecodedCache
 from sarhub.data.coco_masks import Letterbox
 from sarhub.data.detection import collate
@@ -363,29 +365,33 @@ def workers_check(task: str, root: Path | None, steps: int, rounds: int, batch: 
         print(f"| {workers} | {median(times):.2f} | {ratio:.2f}× |", flush=True)
 
 
+@dataclass
+class DenseProfileConfig:
+    """The benchmark's options."""
+
+    data_root: str = option(str(SHARED / "ssdd"), "SSDD folder (the simulator if it is absent)")
+    task: str = option("both", "the task profiled", choices=("detection", "segmentation", "both"))
+    steps: int = option(3, "timed training steps per row and round", bounds=(1, None))
+    rounds: int = option(3, "rounds over the steps (medians are taken over all)", bounds=(1, None))
+    eval_images: int = option(32, "images of the evaluation timing", bounds=(1, None))
+    loop_steps: int = option(6, "steps of the DataLoader check (0: skip it)", bounds=(0, None))
+    threads: int | None = option(None, "torch CPU threads (None: torch's)", bounds=(1, None))
+    clock: str = option("wall", "cpu: this process's CPU seconds (robust to other jobs on the cores; meaningful "
+                                "with threads 1), wall: wall-clock seconds (the DataLoader check always uses wall "
+                                "time)", choices=tuple(sorted(CLOCKS)))
+    ops: int = option(0, "also print the N costliest ops of today's step (torch.profiler)", bounds=(0, None))
+    rows: list[str] = option(factory=list, help="parts of row names to run (and today's); default all")
+    skip: list[str] = option(factory=list, help="parts to skip: steps, eval, loop")
+
+
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-root", default=str(SHARED / "ssdd"), help="SSDD folder (the simulator if it is absent)")
-    p.add_argument("--task", default="both", choices=["detection", "segmentation", "both"])
-    p.add_argument("--steps", type=int, default=3, help="timed training steps per row and round")
-    p.add_argument("--rounds", type=int, default=3, help="rounds over the steps (medians are taken over all)")
-    p.add_argument("--eval-images", type=int, default=32)
-    p.add_argument("--loop-steps", type=int, default=6, help="steps of the DataLoader check (0: skip it)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
-    p.add_argument("--clock", default="wall", choices=sorted(CLOCKS),
-                   help="cpu: this process's CPU seconds (robust to other jobs on the cores; meaningful with "
-                        "--threads 1), wall: wall-clock seconds (the DataLoader check always uses wall time)")
-    p.add_argument("--ops", type=int, default=0, help="also print the N costliest ops of today's step (torch.profiler)")
-    p.add_argument("--rows", default="", help="comma-separated parts of row names to run (and today's); default all")
-    p.add_argument("--skip", default="", help="comma-separated parts to skip: steps, eval, loop")
-    args = p.parse_args()
+    args = parse_config(DenseProfileConfig, None, __doc__.splitlines()[0])
     global clock
     clock = CLOCKS[args.clock]
     if args.threads:
         torch.set_num_threads(args.threads)
     root = Path(args.data_root) if Path(args.data_root, "annotations", "train.json").is_file() else None
-    skip = set(filter(None, args.skip.split(",")))
-    only = list(filter(None, args.rows.split(",")))
+    skip, only = set(args.skip), list(args.rows)
     for task in (["detection", "segmentation"] if args.task == "both" else [args.task]):
         batch = 4 if task == "detection" else 8
         if "steps" not in skip:

@@ -32,6 +32,13 @@ class DistEnv:
         return self.world_size > 1
 
 
+def pick_device(device: str | None = None) -> torch.device:
+    """The device an option names: "auto" (or None) is CUDA where there is one, else the CPU."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
 def init_distributed(device: str | None = None) -> DistEnv:
     """Join the process group torchrun describes in the environment (or run single-process) and pick the device."""
     world_size = int(os.environ.get("WORLD_SIZE", 1))

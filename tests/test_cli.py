@@ -12,11 +12,11 @@ from sarhub.cli import build_parser, config_from, parse_config, recipe_files, ru
 from sarhub.config import leaves
 from sarhub.drae import PAPER_DRAE
 from sarhub.errors import ConfigError
-from sarhub.pipelines import detection, explain, mim, probe, scene, segmentation, targets
+from sarhub.pipelines import detection, explain, fusion, mim, probe, scene, segmentation, targets
 
 REPO = Path(__file__).resolve().parents[1]
 TASKS = [scene.SceneConfig, targets.TargetConfig, detection.DetectionConfig, segmentation.SegmentationConfig,
-         mim.MIMConfig, probe.ProbeConfig]
+         mim.MIMConfig, probe.ProbeConfig, fusion.FusionConfig]
 
 
 def test_precedence_dataclass_dataset_recipe_simulator_config_file_command_line(tmp_path):

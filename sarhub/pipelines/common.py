@@ -117,3 +117,22 @@ def subset_lists(test_cfg: CocoTestOptions, official: dict[str, str],
     if test_cfg.ann is not None or root is None or test_cfg.split != "test":
         return {}
     return {name: Path(root) / path for name, path in official.items()}
+
+
+def save_image_grid(rows: Sequence[Sequence[tuple]], path: Path, panel: tuple[float, float] = (2.4, 2.4),
+                    dpi: int = 100, fontsize: int = 8) -> None:
+    """A PNG of image panels: one sequence of (image, title, imshow keywords) per row, axes hidden."""
+    import matplotlib.pyplot as plt
+
+    columns = max(len(row) for row in rows)
+    fig, axes = plt.subplots(len(rows), columns, figsize=(panel[0] * columns, panel[1] * len(rows)), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax_row, row in zip(axes, rows):
+        for ax, (image, title, kwargs) in zip(ax_row, row):
+            ax.imshow(image, **kwargs)
+            ax.set_title(title, fontsize=fontsize)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)

@@ -15,6 +15,7 @@ from sarhub.cli import config_from
 from sarhub.config import option
 from sarhub.data.synthetic.targets import simulated_mstar_root
 from sarhub.data.targets import MSTARDataset
+from sarhub.distributed import pick_device
 from sarhub.errors import ConfigError
 from sarhub.explain import plots
 from sarhub.explain.cam import cam_maps, guided_is_plain_gradient, stage_feature_maps
@@ -100,7 +101,7 @@ def knowledge_points(cfg: KPConfig) -> dict:
     for each b. Writes kp_counts.csv, summary.md, Figures 8–11 and region previews. Returns the mean counts."""
     args, bs = cfg, cfg.b
     out = Path(args.output)
-    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device)
+    device = pick_device(args.device)
     checkpoints = checkpoint_specs(args.checkpoint, out)
     rows, histories, mean_counts, raw = [], {}, {}, None
     for label, path in checkpoints.items():

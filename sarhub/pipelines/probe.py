@@ -21,6 +21,7 @@ from sarhub.config import TaskConfig, group, option
 from sarhub.data.synthetic.targets import simulated_mstar_root
 from sarhub.data.targets import MSTARDataset, validation_items
 from sarhub.data.tsx_slc import TSXSLCDataset
+from sarhub.distributed import pick_device
 from sarhub.errors import ConfigError, DataError
 from sarhub.preprocess import InputOptions
 from sarhub.results import append_result
@@ -133,7 +134,7 @@ def open_chips(cfg: ProbeConfig) -> tuple[Dataset, Dataset]:
 def probe(cfg: ProbeConfig) -> dict:
     """Per K: accuracy and macro F1 over `draws` draws (mean, 95 % CI, every value); one results row per K.
     Returns {"shots": {K: {...}}, "train_chips", "scored_chips"}."""
-    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device)
+    device = pick_device(cfg.device)
     torch.manual_seed(cfg.seed)
     encoder = Encoder(cfg).to(device).eval()
     for param in encoder.parameters():

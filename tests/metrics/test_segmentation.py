@@ -4,7 +4,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from sarhub.metrics.segmentation import TABLE8_COLUMNS, ConfusionMatrix, segmentation_scores
+from sarhub.metrics.segmentation import (
+    TABLE8_COLUMNS,
+    ConfusionMatrix,
+    contingency,
+    matched_agreement,
+    segmentation_scores,
+)
 
 # Truth (255 = ignored) and prediction, 4×4. Building pixels in truth: (0,2) (0,3) (1,2) (1,3) (2,2) = 5;
 # predicted building among them: all but (1,2) -> TP_b = 4, FN_b = 1. Background pixels: 16 - 5 - 1 ignored = 10;
@@ -84,3 +90,13 @@ def test_the_target_class_is_named_in_the_keys():
     ship = ship.compute(target="ship")
     assert ship["cpa_ship"] == building["cpa_building"] and ship["precision_ship"] == building["precision_building"]
     assert ship["miou"] == building["miou"] and "cpa_building" not in ship
+
+
+def test_matched_agreement_of_two_cluster_maps():
+    a = torch.tensor([[0, 0, 1, 1], [2, 2, 2, 1]])
+    assert matched_agreement(contingency(a, (a + 1) % 3, 3, 3)) == 100.0  # a relabelling agrees fully
+    b = torch.tensor([[1, 1, 1, 0], [2, 2, 0, 0]])
+    counts = contingency(a, b, 3, 3)
+    assert counts.sum() == 8 and counts[0, 1] == 2 and counts[1, 1] == 1 and counts[2, 0] == 1
+    # best one-to-one matching: 0→1 (2 px), 1→0 (2 px), 2→2 (2 px) = 6 of 8
+    assert matched_agreement(counts) == pytest.approx(75.0)

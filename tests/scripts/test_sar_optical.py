@@ -1,5 +1,6 @@
 """SAR–optical fusion (issue 10): HCL, shared augmentation, super-pixel means, Hungarian matching, the SEN12MS
 reader and the three sar_optical scripts end to end."""
+import json
 import math
 import sys
 
@@ -10,7 +11,7 @@ import torch
 from helpers.scripts import run_script
 
 from sarhub.data.sen12ms import IGNORE_INDEX, SEN12MSDataset, partner_path, split_files, to_labels
-from sarhub.data.synthetic.sar_optical import write_sen12ms
+from sarhub.data.synthetic.sar_optical import write_pairs, write_sen12ms
 from sarhub.errors import DataError
 from sarhub.fusion import augment
 from sarhub.fusion.losses import fusion_objective, hcl_loss
@@ -210,3 +211,40 @@ def test_pretrain_linear_eval_and_unsupervised_scripts_end_to_end(tmp_path):
     bad = run_script("sar_optical", [sys.executable, "linear_eval.py", "--checkpoint", str(data / "nothing.pth")],
                      tmp_path, check=False)
     assert bad.returncode == 2 and "nothing.pth" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.slow
+def test_real_pair_layout_pretrain_retrieval_and_maps_end_to_end(tmp_path):
+    """Issue 27 on a tiny fixture in the real sar/NNN.png + opt/NNN.jpg layout: pre-training (image-level-only
+    baseline and the full objective), resumed with --resume auto, cross-modal retrieval with a random-init row and
+    the label-free maps with their agreement table; a bad pair is one error line."""
+    data = write_pairs(tmp_path / "pairs", n_fragments=5, size=64, seed=0)
+    tiny = ["--data-root", str(data), "--config", "s1s2_pairs", "--patch", "32", "--crop", "24", "--batch-size", "4",
+            "--widths", "8", "8", "16", "16", "--dim", "8", "--test-fraction", "0.4"]
+    runs = {}
+    for name, extra in (("late", []), ("late_image", ["--no-superpixel-contrast"])):
+        runs[name] = tmp_path / name
+        run_script("sar_optical", [sys.executable, "pretrain.py", "--strategy", "late", *tiny, *extra, "--epochs", "1",
+                                   "--output", str(runs[name])], tmp_path)
+    resumed = run_script("sar_optical", [sys.executable, "pretrain.py", "--strategy", "late", *tiny, "--epochs", "1",
+                                         "--output", str(runs["late"]), "--resume", "auto"], tmp_path)
+    assert "already complete" in resumed.stdout
+    args = json.loads((runs["late"] / "args.json").read_text())
+    assert args["sar_channels"] == 1 and args["optical_channels"] == 3 and len(args["input_stats"]["s2"][0]) == 3
+    ckpts = [str(runs[n] / "checkpoint_last.pth") for n in runs]
+    results = tmp_path / "results"
+    run_script("sar_optical", [sys.executable, "retrieval.py", "--checkpoint", *ckpts, "--random-init",
+                               "--results", str(results / "retrieval")], tmp_path)
+    table = (results / "retrieval.md").read_text()
+    assert table.count("| late fusion | pre-trained |") == 3 and table.count("| random init |") == 3
+    assert table.count("| late fusion, image-level contrast only | pre-trained |") == 3
+    assert "| 8 |" in table  # image level: N = the 2 held-out fragments × 4 windows
+    proc = run_script("sar_optical", [sys.executable, "segment_unsupervised.py", "--checkpoint", *ckpts, "--steps", "5",
+                                      "--results", str(results / "unsup")], tmp_path)
+    assert "2 held-out fragments" in proc.stdout
+    maps = (results / "unsup_real.md").read_text()
+    assert "| k-means | raw SAR pixels | SAR |" in maps and "| late fusion, SAR branch | SAR |" in maps
+    assert (results / "unsupervised_real_seed0.png").is_file()
+    (data / "opt" / "001.jpg").unlink()
+    bad = run_script("sar_optical", [sys.executable, "retrieval.py", "--checkpoint", ckpts[0]], tmp_path, check=False)
+    assert bad.returncode == 2 and "001.png: missing partner" in bad.stderr and "Traceback" not in bad.stderr
