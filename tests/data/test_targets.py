@@ -114,7 +114,7 @@ def test_mstar_eoc_layout_errors(tmp_path):
     with pytest.raises(DataError, match="class ZSU_23_4 is not one of the training classes"):
         MSTARDataset(root, "test", classes=train.classes)
     (root / "TEST_45").mkdir()
-    with pytest.raises(DataError, match="several test folders .TEST_30, TEST_45.: choose one with --test-dir"):
+    with pytest.raises(DataError, match="several test folders .TEST_30, TEST_45.: choose one with test_dir .--test-dir."):
         MSTARDataset(root, "test", classes=train.classes)
 
 
