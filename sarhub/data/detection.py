@@ -27,6 +27,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 from torch.utils.data import Dataset
+from torchvision import tv_tensors
+from torchvision.transforms.v2 import functional as TF
 
 from sarhub.data.cache import DEFAULT_CACHE_BYTES, DecodedCache
 from sarhub.data.imageio import IMAGE_EXTENSIONS, read_raster, to_unit_range
@@ -99,11 +101,11 @@ def record_image(rec: ImageRecord, array: np.ndarray) -> torch.Tensor:
 
 
 def hflip(item: Item) -> Item:
-    """Mirror an item left–right, boxes included (x ↦ W − x)."""
-    width = item["image"].shape[-1]
-    boxes = item["boxes"].clone()
-    boxes[:, [0, 2]] = width - item["boxes"][:, [2, 0]]
-    return {**item, "image": item["image"].flip(-1), "boxes": boxes}
+    """Mirror an item left–right, boxes included (x ↦ W − x), by torchvision.transforms.v2 on tv_tensors."""
+    image = tv_tensors.Image(item["image"])
+    boxes = tv_tensors.BoundingBoxes(item["boxes"], format="XYXY", canvas_size=tuple(image.shape[-2:]))
+    return {**item, "image": TF.horizontal_flip(image).as_subclass(torch.Tensor),
+            "boxes": TF.horizontal_flip(boxes).as_subclass(torch.Tensor)}
 
 
 class RandomHorizontalFlip:
