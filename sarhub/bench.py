@@ -15,6 +15,10 @@ intervals: over seeds, or over test images for single-seed dense tasks) and `res
 Nothing selects on a test set: classification reports the last epoch, segmentation its validation-selected
 checkpoint, detection its last epoch. `--split val` trains every task on its training data minus a validation split
 carved with a fixed seed, scores that split, and never opens a test file: the way to choose between backbones.
+
+Frozen probes (fewshot, tsx-probe) feed each backbone at the input side it was pre-trained at (`native_size`: its
+Model-Hub contract, its run's saved `img_size`, its safetensors metadata), since frozen features do not adapt to a
+scale they never saw; fine-tuning tasks use the protocol's side for every backbone.
 """
 from __future__ import annotations
 
@@ -34,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import safe_open
 
 from sarhub.backbones import BACKBONES, resolve_name
 from sarhub.checkpoints import atomic_write, load_checkpoint, write_text_atomic
@@ -239,6 +244,29 @@ class Backbone:
         return cls(label, resolve_name(arch), weights)
 
 
+def native_size(weights: str | None) -> int | None:
+    """The input side a backbone was pre-trained at: its Model-Hub contract's, its run checkpoint's saved
+    `img_size`, its safetensors metadata's `img_size`; None when unknown (scratch, timm tags, other files)."""
+    if not weights:
+        return None
+    hub = entry(weights)
+    if hub is not None:
+        return int(hub["input"]["img_size"])
+    path = Path(weights)
+    if not path.is_file():
+        return None  # a missing file fails its cells, with the reason
+    if path.suffix == ".safetensors":
+        with safe_open(str(path), "pt") as f:
+            size = (f.metadata() or {}).get("img_size")
+        return int(size) if size else None
+    try:
+        args = load_checkpoint(path).get("args") or {}
+    except SarHubError:
+        return None  # not one of our runs (an authors' layout, a refused pickle): its cells say what is wrong
+    size = args.get("img_size", args.get("input_size"))
+    return int(size) if isinstance(size, (int, float)) else None
+
+
 def _is_arch(name: str) -> bool:
     try:
         resolve_name(name)
@@ -273,6 +301,7 @@ def cells_of(cfg: BenchConfig) -> list[Cell]:
     """Every cell of the benchmark, in run order (task by task, so one task's rows finish together)."""
     threads = cfg.threads or max(1, (os.cpu_count() or 1) // cfg.jobs)
     backbones = [Backbone.parse(b, cfg.model) for b in cfg.backbones]
+    sizes: dict[str | None, int | None] = {}
     out = []
     for task in cfg.selected:
         if cfg.tier not in task.protocols:
@@ -284,6 +313,9 @@ def cells_of(cfg: BenchConfig) -> list[Cell]:
             for seed in range(cfg.seeds or task.seeds[cfg.tier]):
                 folder = Path(cfg.output) / "cells" / _slug(backbone.label) / task.name / f"seed{seed}"
                 settings = dict(task.protocols[cfg.tier])
+                if task.pipeline == "probe" and cfg.tier != "smoke":
+                    settings["img_size"] = sizes.setdefault(backbone.weights, native_size(backbone.weights)) \
+                        or settings.get("img_size")
                 if root is not None:
                     settings["data_root"] = root
                 out.append(Cell(backbone, task.name, seed, settings, task.pipeline, cfg.split, task.metrics,

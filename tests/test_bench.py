@@ -124,3 +124,26 @@ def test_specs_become_architectures_and_weights(tmp_path):
     with pytest.raises(Exception, match="share a label"):
         parse_config(bench.BenchConfig, ["--backbones", "a=scratch", "a=resnet18-tsxslc"])
     assert json.loads(json.dumps(bench.TASKS["ssdd-det"].protocols["cpu"]))["per_image_norm"] is True
+
+
+def test_frozen_probes_feed_each_backbone_at_its_pre_training_side(tmp_path):
+    """A frozen probe does not adapt to a scale its features never saw: the hub contract's side, a run's saved
+    img_size, a safetensors file's metadata; the protocol's side for scratch and for fine-tuning tasks."""
+    from safetensors.torch import save_file
+
+    from sarhub.checkpoints import save_checkpoint
+
+    run = tmp_path / "run.pth"
+    save_checkpoint({"model": {"w": torch.zeros(1)}, "args": {"img_size": 128}}, run)
+    tensors = tmp_path / "b.safetensors"
+    save_file({"w": torch.zeros(1)}, str(tensors), metadata={"img_size": "96"})
+    assert bench.native_size("resnet18-tsxslc") == 64 and bench.native_size(str(run)) == 128
+    assert bench.native_size(str(tensors)) == 96 and bench.native_size(None) is None
+    mstar, tsx = tmp_path / "mstar", tmp_path / "tsx"
+    mstar.mkdir(), tsx.mkdir()
+    cfg = parse_config(bench.BenchConfig, ["--tier", "cpu", "--backbones", "scratch", f"R={run}",
+                                           "--tasks", "fewshot", "mstar-10", "--mstar-root", str(mstar),
+                                           "--tsx-root", str(tsx), "--output", str(tmp_path / "b"), "--seeds", "1"])
+    sizes = {(c.backbone.label, c.task): c.settings.get("img_size") for c in bench.cells_of(cfg)}
+    assert sizes == {("scratch", "fewshot"): 64, ("R", "fewshot"): 128, ("scratch", "mstar-10"): None,
+                     ("R", "mstar-10"): None}  # fine-tuning keeps its recipe's side (mstar_fast: 64) for every one

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 from torch.utils.data import Dataset
+from torchvision.transforms import v2
 
 from sarhub.backbones import WeightsOptions, create_model, load_weights, resolve_name
 from sarhub.config import TaskConfig, group, option
@@ -119,8 +120,10 @@ class Encoder(nn.Module):
 def open_chips(cfg: ProbeConfig) -> tuple[Dataset, Dataset]:
     """(train, scored) chips of the probe: the scored split is the test split, or the validation split."""
     d, size = cfg.data, cfg.input.img_size
-    if d.dataset == "tsx-slc":
-        return TSXSLCDataset(d.root, "train"), TSXSLCDataset(d.root, "val" if d.split == "val" else "test")
+    if d.dataset == "tsx-slc":  # 64 px chips, resized to the probe's input side
+        resize = v2.Resize([size, size], antialias=True)
+        return (TSXSLCDataset(d.root, "train", resize),
+                TSXSLCDataset(d.root, "val" if d.split == "val" else "test", resize))
     root = d.root or simulated_mstar_root(d.sim_per_class, d.sim_per_class)
     resize = size if size != d.crop else None
     train = MSTARDataset(root, "train", crop=d.crop, image_size=resize)
