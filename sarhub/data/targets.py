@@ -181,7 +181,7 @@ class ChipDataset(LabelledImages):
             raise DataError(root, "no chips found")
         self.root, self.items, self.classes = root, items, list(classes)
         self.image_size, self.transform = image_size, transform
-        self._cache: dict[int, torch.Tensor] = {}
+        self._cache: dict[str, torch.Tensor] = {}  # by chip path, so views with other items share it safely
 
     def decode(self, path: Path) -> np.ndarray:
         raise NotImplementedError
@@ -190,13 +190,13 @@ class ChipDataset(LabelledImages):
         return len(self.items)
 
     def __getitem__(self, index: int) -> dict:
-        if index not in self._cache:
-            path = self.root / self.items[index][0]
-            self._cache[index] = resize(torch.from_numpy(self.decode(path))[None], self.image_size)
-        image = self._cache[index]
+        rel, label = self.items[index]
+        if rel not in self._cache:
+            self._cache[rel] = resize(torch.from_numpy(self.decode(self.root / rel))[None], self.image_size)
+        image = self._cache[rel]
         if self.transform is not None:
             image = self.transform(image)
-        return {"image": image, "label": self.items[index][1], "path": str(self.root / self.items[index][0])}
+        return {"image": image, "label": label, "path": str(self.root / rel)}
 
 
 def translation_windows(window: int | None) -> tuple[Callable | None, Callable | None]:

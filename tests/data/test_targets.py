@@ -1,6 +1,7 @@
 """Target-recognition readers: Phoenix files (written and real), MSTAR folders and subsets, OpenSARShip scales,
 FUSAR-Ship, and one clear error naming the file for each kind of bad input."""
 import numpy as np
+import torch
 import pytest
 import tifffile
 from PIL import Image
@@ -60,6 +61,19 @@ def test_mstar_folders_crop_label_and_cache(tmp_path):
     assert item["image"].shape == (1, 128, 128) and item["label"] == 1 and item["image"].max() == 1.0
     assert ds[4]["image"] is ds[4]["image"]  # decoded once
     assert MSTARDataset(root, "test", crop=128, image_size=64)[0]["image"].shape == (1, 64, 64)
+
+
+def test_a_view_with_other_items_reads_its_own_chips(tmp_path):
+    """Copies of a set with other items (the probes' validation split) share the decoded cache by chip, not by
+    position: item i of the view is its own chip (the cache used to be keyed by index and gave train's chip i)."""
+    import copy
+
+    root = write_mstar_folders(tmp_path / "soc", n_train=3, n_test=1, size=130)
+    train = MSTARDataset(root, "train", crop=128)
+    view = copy.copy(train)
+    view.items = train.items[::-1]
+    first = train[0]["image"]
+    assert not torch.equal(view[0]["image"], first) and torch.equal(view[len(view) - 1]["image"], first)
 
 
 def test_mstar_phoenix_layout_reads_like_the_jpeg_layout(tmp_path):
