@@ -105,7 +105,7 @@ def test_calibration_range_contains_only_admissible_parameters():
 
 
 def test_per_image_standardisation_removes_each_chips_gain_and_offset():
-    from sarhub.classification import standardise_per_image
+    from sarhub.preprocess import standardise_per_image
 
     x = torch.rand(3, 1, 16, 16)
     out = standardise_per_image(x)
@@ -117,13 +117,17 @@ def test_per_image_standardisation_removes_each_chips_gain_and_offset():
 
 
 def test_preprocess_from_run_rebuilds_the_training_chain():
-    from sarhub.classification import Preprocess, preprocess_from_run, standardise_per_image
+    from sarhub.hub import InputContract
+    from sarhub.preprocess import Preprocess, standardise_per_image
+
+    def preprocess_from_run(args):
+        return InputContract.from_run(args).preprocess()
 
     run = {"drae_method": "ptls", "drae_range": [1.0, 3.0], "drae_test": 2.0, "no_drae": False,
            "norm_mean": [0.2], "norm_std": [0.5], "log_transform": 0.0, "per_image_norm": True}
     x = torch.rand(2, 1, 16, 16)
     expected = (standardise_per_image(ptls(x, 2.0)) - 0.2) / 0.5
     assert torch.allclose(preprocess_from_run(run)(x), expected, atol=1e-5)
-    plain = preprocess_from_run({**run, "no_drae": True, "per_image_norm": False})  # --no-drae wins over the method
+    plain = preprocess_from_run({**run, "no_drae": True, "per_image_norm": False})  # an old run's no_drae wins
     assert torch.allclose(plain(x), (x - 0.2) / 0.5)
     assert isinstance(plain, Preprocess) and not plain.training

@@ -46,21 +46,17 @@ def test_random_crop_and_per_image_norm_are_rebuilt_by_test_py(tmp_path):
 
 def test_random_crop_larger_than_the_image_is_refused(tmp_path):
     proc = run([sys.executable, "train.py", *TINY, "--random-crop", "40"], tmp_path, check=False)
-    assert proc.returncode == 2 and "--random-crop 40 must lie between 1 and --img-size 32" in proc.stderr
+    assert proc.returncode == 2 and "random_crop: 40 must not exceed img_size 32" in proc.stderr
 
 
 def test_checkpoint_from_before_an_option_existed_gets_its_default(tmp_path):
-    import argparse
+    from sarhub.checkpoints import load_run
+    from sarhub.errors import WeightsError
+    from sarhub.pipelines.targets import TargetConfig
 
-    from sarhub.cli import load_run
-    from sarhub.errors import DataError
-
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--fraction", type=float, default=1.0)
-    parser.add_argument("--random-crop", type=int, default=None)
-    torch.save({"args": {"fraction": 0.1}}, tmp_path / "old.pth")
-    _, run = load_run(tmp_path / "old.pth", "fraction", "target_recognition", parser)
-    assert run.fraction == 0.1 and run.random_crop is None
+    torch.save({"args": {"fraction": 0.1}}, tmp_path / "old.pth")  # saved before "task" and random_crop existed
+    cfg, _ = load_run(tmp_path / "old.pth", TargetConfig)
+    assert cfg.data.fraction == 0.1 and cfg.data.random_crop is None
     torch.save({"args": {"crop_size": 512}}, tmp_path / "other.pth")
-    with pytest.raises(DataError, match="not a target_recognition checkpoint"):
-        load_run(tmp_path / "other.pth", "fraction", "target_recognition", parser)
+    with pytest.raises(WeightsError, match="not a target_recognition run"):
+        load_run(tmp_path / "other.pth", TargetConfig)
