@@ -3,8 +3,10 @@ of two epochs, and the same command interrupted after its first checkpoint and r
 equal; so the initial weights, heads, data order and augmentation all follow the seed."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from sarhub import engine
 from sarhub.callbacks import Callback
@@ -32,6 +34,16 @@ CASES = {
 }
 
 
+def tiny_pool(root):
+    """32 grey PNGs of 32 px: a pool small enough that the MIM case trains in seconds (the built-in simulator
+    pool is hundreds of scenes)."""
+    rng = np.random.default_rng(0)
+    for i in range(32):
+        (root / f"s{i % 4}").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, (32, 32), dtype=np.uint8)).save(root / f"s{i % 4}" / f"{i}.png")
+    return ["--data-root", str(root)]
+
+
 class Interrupt(Callback):
     """Ctrl-C right after the first epoch's checkpoint was written (the callbacks after the checkpointer run)."""
 
@@ -43,6 +55,8 @@ class Interrupt(Callback):
 def test_same_seed_same_run_and_exact_resume_with_two_workers(task, tmp_path, monkeypatch):
     config, train, tiny, length = CASES[task]
     command = [*tiny, "--workers", "2", "--seed", "3", length, "4" if length == "--iterations" else "2"]
+    if task == "mim":
+        command += tiny_pool(tmp_path / "pool")
     train(parse_config(config, [*command, "--output", str(tmp_path / "a")]))
     defaults = engine.default_callbacks
     with monkeypatch.context() as patch:
