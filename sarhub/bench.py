@@ -313,9 +313,10 @@ def cells_of(cfg: BenchConfig) -> list[Cell]:
             for seed in range(cfg.seeds or task.seeds[cfg.tier]):
                 folder = Path(cfg.output) / "cells" / _slug(backbone.label) / task.name / f"seed{seed}"
                 settings = dict(task.protocols[cfg.tier])
-                if task.pipeline == "probe" and cfg.tier != "smoke":
-                    settings["img_size"] = sizes.setdefault(backbone.weights, native_size(backbone.weights)) \
-                        or settings.get("img_size")
+                native = sizes.setdefault(backbone.weights, native_size(backbone.weights)) \
+                    if task.pipeline == "probe" and cfg.tier != "smoke" else None
+                if native is not None:
+                    settings["img_size"] = native
                 if root is not None:
                     settings["data_root"] = root
                 out.append(Cell(backbone, task.name, seed, settings, task.pipeline, cfg.split, task.metrics,

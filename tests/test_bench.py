@@ -147,3 +147,6 @@ def test_frozen_probes_feed_each_backbone_at_its_pre_training_side(tmp_path):
     sizes = {(c.backbone.label, c.task): c.settings.get("img_size") for c in bench.cells_of(cfg)}
     assert sizes == {("scratch", "fewshot"): 64, ("R", "fewshot"): 128, ("scratch", "mstar-10"): None,
                      ("R", "mstar-10"): None}  # fine-tuning keeps its recipe's side (mstar_fast: 64) for every one
+    tsx = parse_config(bench.BenchConfig, ["--tier", "cpu", "--backbones", "scratch", "--tasks", "tsx-probe",
+                                           "--tsx-root", str(tsx), "--output", str(tmp_path / "c")])
+    assert "img_size" not in bench.cells_of(tsx)[0].settings  # scratch keeps the probe recipe's side
