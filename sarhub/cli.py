@@ -63,7 +63,7 @@ def _add(parser: argparse.ArgumentParser, leaf: Leaf) -> None:
     default = leaf.default()
     text = leaf.meta.get("help", "")
     shown = "" if default is None or default == [] else f" (default: {_show(default)})"
-    kwargs: dict[str, Any] = {"help": (text + shown).strip() or None}
+    kwargs: dict[str, Any] = {"help": (text + shown).strip().replace("%", "%%") or None}  # argparse formats it
     if leaf.meta.get("metavar"):
         kwargs["metavar"] = leaf.meta["metavar"]
     if leaf.meta.get("choices"):

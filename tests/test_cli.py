@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sarhub.bench import BenchConfig
 from sarhub.cli import build_parser, config_from, parse_config, recipe_files, run_main
 from sarhub.config import leaves
 from sarhub.drae import PAPER_DRAE
 from sarhub.errors import ConfigError
+from sarhub.hub_tools import COMMANDS
 from sarhub.pipelines import detection, explain, fusion, mim, probe, scene, segmentation, targets
 
 REPO = Path(__file__).resolve().parents[1]
@@ -99,6 +101,16 @@ def test_help_lists_every_option_with_its_default(config, capsys):
     text = capsys.readouterr().out
     for name in leaves(config):
         assert f"--{name.replace('_', '-')}" in text
+
+
+@pytest.mark.parametrize("config", [*TASKS, *COMMANDS.values(), BenchConfig, fusion.LinearEvalConfig,
+                                    fusion.UnsupervisedConfig, fusion.RetrievalConfig, explain.KPConfig],
+                         ids=lambda c: c.__name__)
+def test_every_parser_prints_its_help(config, capsys):
+    """A help text holding '%' (e.g. "50 %") used to crash argparse's help formatting."""
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser(config).parse_args(["--help"])
+    assert exit_info.value.code == 0 and "usage:" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("config", TASKS, ids=lambda c: c.__name__)
