@@ -153,29 +153,6 @@ def test_phoenix_header_with_bad_sizes_is_named(tmp_path, field, value, message)
         read_phoenix(path)
 
 
-def test_land_cover_codes_outside_the_scheme_are_errors_not_water():
-    from sarhub.data.sen12ms import to_labels
-    from sarhub.metrics.segmentation import IGNORE_INDEX
-
-    lc = np.stack([np.array([[17, 255]], np.uint8)] + [np.zeros((1, 2), np.uint8)] * 3, axis=-1)
-    assert to_labels(lc, "lc").tolist() == [[9, IGNORE_INDEX]]  # 17 is water, 255 no-data
-    lc[0, 1, 0] = 200
-    with pytest.raises(DataError, match="land-cover code 200"):
-        to_labels(lc, "lc")
-
-
-def test_s1_s2_size_mismatch_is_named(tmp_path):
-    from sarhub.data.sen12ms import SEN12MSDataset, partner_path
-    from sarhub.data.synthetic.sar_optical import write_sen12ms
-
-    root = write_sen12ms(tmp_path / "s", n_patches=1, size=32)
-    ds = SEN12MSDataset(root)
-    s2 = partner_path(ds.s1_files[0], "s2")
-    tifffile.imwrite(s2, np.zeros((16, 16, 13), np.uint16))
-    with pytest.raises(DataError, match="partners differ in size"):
-        ds[0]
-
-
 def test_norm_stats_are_rebuilt_when_data_or_settings_change(tmp_path):
     from sarhub.classification import cached_normalisation_stats
     from sarhub.data.scene import SceneDataset
