@@ -1,5 +1,5 @@
-"""The shape of the code (issue 18): thin task scripts that import only sarhub, no import-path edits, and a
-Model-Hub module that loads no model code."""
+"""The shape of the code (issue 18): thin task scripts that import only sarhub, no import-path edits, a Model-Hub
+module that loads no model code, imports down the layers, and a test file mirroring every module."""
 from __future__ import annotations
 
 import ast
@@ -151,3 +151,16 @@ def test_the_documented_map_is_the_code():
         cls = getattr(importlib.import_module(homes[name]), name)
         documented = {w.strip() for w in re.split(r",|\(.*?\)", listed.replace("DRAE", "")) if w.strip()}
         assert documented <= set(leaves(cls)) | {"img_size"}, (name, documented - set(leaves(cls)))
+
+
+def test_every_module_with_logic_has_its_mirrored_test_file():
+    """The tests mirror the package: sarhub/<sub>/<name>.py is tested in tests/<sub>/test_<name>.py."""
+    missing = []
+    for module in sorted((REPO / "sarhub").rglob("*.py")):
+        if module.name == "__init__.py":
+            continue
+        relative = module.relative_to(REPO / "sarhub")
+        expected = REPO / "tests" / relative.parent / f"test_{module.name}"
+        if not expected.is_file():
+            missing.append(f"{relative} -> {expected.relative_to(REPO)}")
+    assert missing == [], "modules without their mirrored test file:\n" + "\n".join(missing)

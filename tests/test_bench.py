@@ -1,6 +1,6 @@
 """The transfer benchmark (issue 28) on the simulator: the three outputs with the right rows and columns, resuming a
-killed suite, a failing cell among finished ones, the statistics, a validation split that never reads a test file,
-and the same rows with two jobs as with one."""
+killed suite, a failing cell among finished ones, a validation split that never reads a test file, and the same
+rows with two jobs as with one (the statistics: tests/metrics/test_bootstrap.py)."""
 from __future__ import annotations
 
 import csv
@@ -8,13 +8,11 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
 from sarhub import bench
 from sarhub.cli import parse_config
-from sarhub.metrics.bootstrap import bootstrap_mean_ci, mean_sd, segmentation_difference
 
 METRICS = ("top1", "macro_f1", "acc_1shot", "acc_5shot")
 
@@ -80,21 +78,6 @@ def test_dry_run_lists_the_cells_with_a_cost(capsys, tmp_path):
     bench.main(["--dry-run", "--output", str(tmp_path / "b")])
     text = capsys.readouterr().out
     assert text.count("| scratch |") == 4 and "8 cells" in text and not (tmp_path / "b").exists()
-
-
-def test_statistics_match_a_hand_computation():
-    assert mean_sd([1.0, 2.0, 4.0]) == pytest.approx((7 / 3, np.std([1, 2, 4], ddof=1)))
-    diffs = [2.0, 3.0, 7.0]
-    mean, lo, hi = bootstrap_mean_ci(diffs, draws=20000, seed=0)
-    rng = np.random.default_rng(0)
-    means = np.asarray(diffs)[rng.integers(0, 3, size=(20000, 3))].mean(axis=1)
-    assert (mean, lo, hi) == pytest.approx((4.0, np.quantile(means, 0.025), np.quantile(means, 0.975)))
-    assert 2.0 <= lo < mean < hi <= 7.0
-    a = torch.tensor([[[5, 0], [0, 5]], [[5, 0], [0, 5]]])  # two images, both perfect
-    b = torch.tensor([[[5, 0], [5, 0]], [[5, 0], [0, 5]]])  # the first image misses its target
-    diff, lo, hi = segmentation_difference(a, b, "miou", draws=200)
-    full_b = 100 * (10 / 15 + 5 / 10) / 2  # IoU background 10/15, target 5/10 of b summed
-    assert diff == pytest.approx(100 - full_b) and lo >= 0 and hi <= 100
 
 
 def test_the_validation_split_never_reads_a_test_file(cache, tmp_path):

@@ -78,12 +78,3 @@ def test_fewshot_impossible_shot_counts_are_refused(tmp_path, capsys, shots, mes
                                                         "--results", str(tmp_path / "res")]))
     assert message in line
     assert not (tmp_path / "res.csv").exists()
-
-
-def test_opensarship_img_size_is_honoured(tmp_path):
-    from sarhub.cli import config_from
-    from sarhub.pipelines.targets import TargetConfig
-
-    cfg = config_from(TargetConfig, {"dataset": "opensarship", "data_root": str(tmp_path), "scale": "medium",
-                                     "img_size": 32})
-    assert cfg.input.img_size == 32  # the reader resizes to it (tests/data/test_targets.py)
