@@ -552,6 +552,9 @@ def markdown(cfg: BenchConfig, rows: list[dict], comparisons: list[dict]) -> str
         root = cfg.data_root(task.data)
         lines.append(f"- **{task.name}** ({task.pipeline}; data {root or 'simulator'}; "
                      f"{cfg.seeds or task.seeds[cfg.tier]} seed(s)): `{json.dumps(settings)}`")
+    if any(t.pipeline == "probe" for t in tasks) and cfg.tier != "smoke":
+        lines += ["", "Frozen probes feed each backbone at the side it was pre-trained at (`native_size`), the "
+                      "protocol's side when that is unknown; fine-tuning uses the protocol's side for every backbone."]
     backbone_lines = {Backbone.parse(b, cfg.model) for b in cfg.backbones}
     lines += ["", "Backbones: " + "; ".join(f"{b.label} = {b.arch} from {b.weights or 'scratch'}"
                                            for b in sorted(backbone_lines, key=lambda b: labels.index(b.label)
