@@ -8,12 +8,12 @@ the values keeping the dataset's mean image value within ±λ (λ = 0.1) of the 
 prints the admissible ranges beside the paper's, and the between-dataset gap of mean values without and with DRAE.
 The pipeline: sarhub.pipelines.drae.
 """
-from sarhub.cli import run_main
+from sarhub.cli import parse_config, run_main
 from sarhub.pipelines import drae
 
 
 def main(argv=None) -> None:
-    drae.calibration(drae.calibration_parser(__doc__.splitlines()[0]).parse_args(argv))
+    drae.calibration(parse_config(drae.CalibrationConfig, argv, __doc__.splitlines()[0]))
 
 
 if __name__ == "__main__":

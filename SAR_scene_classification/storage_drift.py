@@ -9,17 +9,12 @@ for the dB floats as for BEN, v = 1.5 for 8-bit sets as for OSU). Prints the mea
 the between-dataset gap, and writes the two-panel histogram PNG and a CSV of every image's two means.
 The pipeline: sarhub.pipelines.drae.
 """
-from pathlib import Path
-
-from sarhub.cli import run_main
+from sarhub.cli import parse_config, run_main
 from sarhub.pipelines import drae
-
-HERE = Path(__file__).resolve().parent
 
 
 def main(argv=None) -> None:
-    p = drae.drift_parser(HERE.parents[1] / "shared" / "data", HERE / "figures", __doc__.splitlines()[0])
-    drae.storage_drift(p.parse_args(argv))
+    drae.storage_drift(parse_config(drae.DriftConfig, argv, __doc__.splitlines()[0]))
 
 
 if __name__ == "__main__":

@@ -7,16 +7,12 @@ Reports top-1/top-5, per-class accuracy, macro F1 (micro F1 for multi-label BEN)
 (PNG + CSV) beside the checkpoint; the data path, DRAE setting and normalisation come from the checkpoint.
 The pipeline: sarhub.pipelines.scene.test.
 """
-from pathlib import Path
-
-from sarhub.cli import run_main
+from sarhub.cli import parse_config, run_main
 from sarhub.pipelines import scene
-
-HERE = Path(__file__).resolve().parent
 
 
 def main(argv=None) -> None:
-    scene.test(scene.test_parser(HERE / "results", __doc__.splitlines()[0]).parse_args(argv))
+    scene.test(parse_config(scene.SceneTestConfig, argv, __doc__.splitlines()[0]))
 
 
 if __name__ == "__main__":

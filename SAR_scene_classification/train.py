@@ -3,19 +3,15 @@
     torchrun --nproc_per_node 4 train.py --dataset TSX --model resnet50 --data-root /data/TSX
     python train.py                      # embedded default: simulated TSX-format scenes, short CPU run
 
-`--dataset X` loads configs/X.yaml (the paper's settings) as defaults; without --data-root configs/simulator.yaml
+`--dataset X` loads sarhub/recipes/scene/X.yaml (the paper's settings) as defaults; without --data-root sarhub/recipes/scene/simulator.yaml
 makes the run a short CPU job; the command line overrides any of them. The pipeline: sarhub.pipelines.scene.
 """
-from pathlib import Path
-
-from sarhub.cli import run_main
+from sarhub.cli import parse_config, run_main
 from sarhub.pipelines import scene
-
-HERE = Path(__file__).resolve().parent
 
 
 def main(argv=None) -> None:
-    scene.train(scene.parse(argv, HERE / "configs", __doc__.splitlines()[0]))
+    scene.train(parse_config(scene.SceneConfig, argv, __doc__.splitlines()[0]))
 
 
 if __name__ == "__main__":

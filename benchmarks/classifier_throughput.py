@@ -7,12 +7,14 @@ The ratio column is the bf16 + channels_last speed over fp32 for the same backbo
 """
 from __future__ import annotations
 
-import argparse
 import time
+from dataclasses import dataclass
 
 import torch
 
 from sarhub.backbones import create_model
+from sarhub.cli import parse_config, run_main
+from sarhub.config import option
 
 
 def train_rate(name: str, size: int, batch: int, steps: int, device: torch.device, fast: bool) -> float:
@@ -41,22 +43,27 @@ def train_rate(name: str, size: int, batch: int, steps: int, device: torch.devic
     return batch * steps / (time.perf_counter() - start)
 
 
+@dataclass
+class ThroughputConfig:
+    """The benchmark's options."""
+
+    models: list[str] = option(factory=lambda: ["resnet18", "resnet50", "swin_t"], help="backbones timed")
+    size: int = option(128, "input side", bounds=(16, 4096))
+    batch: int = option(64, "batch size", bounds=(1, None))
+    steps: int = option(10, "timed steps", bounds=(1, None))
+    device: str = option("cpu", "cpu or cuda")
+
+
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--models", default="resnet18,resnet50,swin_t")
-    p.add_argument("--size", type=int, default=128)
-    p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--steps", type=int, default=10)
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    args = p.parse_args()
+    args = parse_config(ThroughputConfig, None, __doc__.splitlines()[0])
     device = torch.device(args.device)
     print(f"classifier training, batch {args.batch} × {args.size}², {args.steps} steps, device {device}")
     print("| backbone | fp32 img/s | bf16 + channels_last img/s | ratio |\n|---|---|---|---|")
-    for name in args.models.split(","):
+    for name in args.models:
         base = train_rate(name, args.size, args.batch, args.steps, device, fast=False)
         fast = train_rate(name, args.size, args.batch, args.steps, device, fast=True)
         print(f"| {name} | {base:,.1f} | {fast:,.1f} | {fast / base:.2f}× |", flush=True)
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

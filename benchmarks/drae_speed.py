@@ -4,12 +4,14 @@
 """
 from __future__ import annotations
 
-import argparse
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from sarhub.cli import parse_config, run_main
+from sarhub.config import option
 from sarhub.drae import ptls, reinhard_devlin
 
 
@@ -34,13 +36,18 @@ def timed(fn, repeats: int, sync=lambda: None) -> float:
     return (time.perf_counter() - start) / repeats
 
 
+@dataclass
+class DRAESpeedConfig:
+    """The benchmark's options."""
+
+    batch: int = option(128, "images per batch", bounds=(1, None))
+    size: int = option(128, "image side", bounds=(16, 4096))
+    repeats: int = option(5, "timed repeats", bounds=(1, None))
+    device: str = option("cpu", "cpu or cuda")
+
+
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--size", type=int, default=128)
-    p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--device", default="cpu")
-    args = p.parse_args()
+    args = parse_config(DRAESpeedConfig, None, __doc__.splitlines()[0])
     rng = np.random.default_rng(0)
     images = rng.gamma(1.0, 1.0, size=(args.batch, 1, args.size, args.size))
     images = (images / images.max(axis=(1, 2, 3), keepdims=True)).astype(np.float32)
@@ -67,4 +74,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -7,28 +7,36 @@ preprocessing; the ratio shows what that costs. A third row adds the on-device D
 """
 from __future__ import annotations
 
-import argparse
 import time
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 from sarhub import create_model
-from sarhub.classification import Preprocess, classification_step
+from sarhub.classification import classification_step
+from sarhub.cli import parse_config, run_main
+from sarhub.config import option
 from sarhub.distributed import DistEnv
 from sarhub.drae import PAPER_DRAE, DRAEConfig
 from sarhub.engine import FitConfig, train_one_epoch
+from sarhub.preprocess import Preprocess
+
+
+@dataclass
+class EngineThroughputConfig:
+    """The benchmark's options."""
+
+    model: str = option("resnet18", "backbone")
+    size: int = option(64, "input side", bounds=(16, 4096))
+    batch: int = option(32, "batch size", bounds=(1, None))
+    steps: int = option(20, "steps per round", bounds=(1, None))
+    rounds: int = option(3, "alternating rounds; the best of each is kept", bounds=(1, None))
+    device: str = option("cpu", "cpu or cuda")
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", default="resnet18")
-    p.add_argument("--size", type=int, default=64)
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--steps", type=int, default=20)
-    p.add_argument("--rounds", type=int, default=3, help="alternating rounds; the best of each is kept")
-    p.add_argument("--device", default="cpu")
-    args = p.parse_args()
+    args = parse_config(EngineThroughputConfig, None, __doc__.splitlines()[0])
     device = torch.device(args.device)
     g = torch.Generator().manual_seed(0)
     batches = [{"image": torch.rand(args.batch, 1, args.size, args.size, generator=g),
@@ -75,4 +83,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -11,19 +11,21 @@ only when it reaches the baseline's converged loss (lower is better). --output s
 """
 from __future__ import annotations
 
-import argparse
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from sarhub.backbones import create_model
+from sarhub.cli import parse_config, run_main
+from sarhub.config import option
 from sarhub.data.targets import MSTARDataset
 from sarhub.explain.kp import explain
 from sarhub.pipelines.common import load_classifier
 
 
-def model_and_chips(args: argparse.Namespace) -> tuple[torch.nn.Module, torch.Tensor]:
+def model_and_chips(args: ExplainerSpeedConfig) -> tuple[torch.nn.Module, torch.Tensor]:
     if args.checkpoint is None:
         torch.manual_seed(0)
         return create_model("resnet18", num_classes=10).eval(), torch.rand(args.images, 1, args.size, args.size)
@@ -41,17 +43,22 @@ def converged(history: list[dict]) -> float:
     return sum(h["total"] for h in tail) / len(tail)
 
 
+@dataclass
+class ExplainerSpeedConfig:
+    """The benchmark's options."""
+
+    checkpoint: str | None = option(None, "a target_recognition classifier (default: random ResNet-18)")
+    data_root: str | None = option(None, "its MSTAR root (default: the checkpoint's)")
+    images: int = option(8, "chips explained", bounds=(1, None))
+    size: int = option(64, "random chips' side (without a checkpoint)", bounds=(16, 4096))
+    grid: int = option(8, "units per side", bounds=(1, None))
+    steps: int = option(300, "today's recipe; the fast one runs a third of them", bounds=(3, None))
+    per_image: bool = option(False, "also time one explainer per chip (today's steps)")
+    output: str | None = option(None, "folder for the loss-curve PNG")
+
+
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--checkpoint", default=None, help="a target_recognition classifier (default: random ResNet-18)")
-    p.add_argument("--data-root", default=None, help="its MSTAR root (default: the checkpoint's)")
-    p.add_argument("--images", type=int, default=8)
-    p.add_argument("--size", type=int, default=64, help="random chips' side (without --checkpoint)")
-    p.add_argument("--grid", type=int, default=8)
-    p.add_argument("--steps", type=int, default=300, help="today's recipe; the fast one runs a third of them")
-    p.add_argument("--per-image", action="store_true", help="also time one explainer per chip (today's steps)")
-    p.add_argument("--output", default=None, help="folder for the loss-curve PNG")
-    args = p.parse_args()
+    args = parse_config(ExplainerSpeedConfig, None, __doc__.splitlines()[0])
     model, chips = model_and_chips(args)
     explain(model, chips[:1], grid=args.grid, steps=2)  # warm-up
     recipes = {
@@ -81,9 +88,6 @@ def main() -> None:
     for name, steps, sec, loss in rows:
         print(f"| {name} | {steps} | {sec:.3f} | {loss:.4f} | {base / sec:.2f}× |")
     if args.output:
-        import matplotlib
-
-        matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -99,4 +103,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -12,18 +12,21 @@ recipe's), the total training seconds, the last-epoch and best test top-1. Rows 
 """
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+
+from sarhub.cli import parse_config, run_main
+from sarhub.config import option
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN = REPO / "target_recognition" / "train.py"
-TODAY = "today (configs/mstar.yaml, fp32, StepLR, 36 epochs)"
+TODAY = "today (recipe mstar, fp32, StepLR, 36 epochs)"
 TODAY_OPTIONS = ["--config", "mstar", "--img-size", "64", "--epochs", "36", "--step-size", "12"]
-FAST = {"fast (configs/mstar_fast.yaml)": ["--config", "mstar_fast"]}
+FAST = {"fast (recipe mstar_fast)": ["--config", "mstar_fast"]}
 # The fast recipe with one lever put back the way today's recipe has it (StepLR: today's lr and x0.5 steps, scaled
 # from 36 to the fast recipe's 20 epochs).
 ABLATIONS = {
@@ -61,15 +64,20 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:60]
 
 
+@dataclass
+class TimeToAccuracyConfig:
+    """The benchmark's options."""
+
+    data_root: str | None = option(None, "MSTAR SOC root (train/ and test/ class folders)", required=True)
+    target: list[float] = option(factory=lambda: [97.5, 98.5], help="test top-1 (%) to reach")
+    weights: str | None = option(None, "also run the fast recipe from these weights (a Hub name or file)")
+    output: str = option(str(REPO / "benchmarks" / "runs" / "mstar_tta"), "folder of the runs")
+    ablate: bool = option(False, "also run the fast recipe without each of its levers")
+    smoke: bool = option(False, "1 epoch on 2 % of the chips per recipe (a plumbing check)")
+
+
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-root", required=True, help="MSTAR SOC root (train/ and test/ class folders)")
-    p.add_argument("--target", type=float, nargs="+", default=[97.5, 98.5], help="test top-1 (%%) to reach")
-    p.add_argument("--weights", default=None, help="also run the fast recipe from these weights (a Hub name or file)")
-    p.add_argument("--output", default=str(REPO / "benchmarks" / "runs" / "mstar_tta"))
-    p.add_argument("--ablate", action="store_true", help="also run the fast recipe without each of its levers")
-    p.add_argument("--smoke", action="store_true", help="1 epoch on 2 %% of the chips per recipe (a plumbing check)")
-    args = p.parse_args()
+    args = parse_config(TimeToAccuracyConfig, None, __doc__.splitlines()[0])
     recipes = dict(FAST)  # today's recipe runs last: the fast rows land first if a session is cut short
     if args.weights:
         recipes[f"fast, --weights {args.weights}"] = ["--config", "mstar_fast", "--weights", args.weights]
@@ -97,4 +105,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

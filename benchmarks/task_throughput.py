@@ -7,11 +7,13 @@ a table; the baseline column is ResNet-18, the ratio the speed relative to it.
 """
 from __future__ import annotations
 
-import argparse
 import time
+from dataclasses import dataclass
 
 import torch
 
+from sarhub.cli import parse_config, run_main
+from sarhub.config import option
 from sarhub.models.detection import DETECTION_BACKBONES, build_fcos
 from sarhub.models.segmentation import SEGMENTATION_BACKBONES, build_deeplabv3
 
@@ -66,21 +68,26 @@ def bench_segmentation(name: str, size: int, batch: int, steps: int, device: tor
     return rate(train, batch, steps), rate(evaluate, batch, steps)
 
 
+@dataclass
+class TaskThroughputConfig:
+    """The benchmark's options."""
+
+    task: str = option("both", "the heads timed", choices=("detection", "segmentation", "both"))
+    size: int = option(256, "input side", bounds=(16, 4096))
+    batch: int = option(2, "batch size", bounds=(1, None))
+    steps: int = option(3, "timed steps", bounds=(1, None))
+    backbones: list[str] | None = option(None, "subset of backbones (default: every one)")
+    device: str = option("cpu", "cpu or cuda")
+
+
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--task", default="both", choices=["detection", "segmentation", "both"])
-    p.add_argument("--size", type=int, default=256)
-    p.add_argument("--batch", type=int, default=2)
-    p.add_argument("--steps", type=int, default=3)
-    p.add_argument("--backbones", default=None, help="comma-separated subset (default: every backbone)")
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    args = p.parse_args()
+    args = parse_config(TaskThroughputConfig, None, __doc__.splitlines()[0])
     device = torch.device(args.device)
     tasks = ["detection", "segmentation"] if args.task == "both" else [args.task]
     for task in tasks:
         names, bench = ((DETECTION_BACKBONES, bench_detection) if task == "detection"
                         else (SEGMENTATION_BACKBONES, bench_segmentation))
-        names = args.backbones.split(",") if args.backbones else names
+        names = args.backbones or names
         print(f"\n{task}, {args.batch} × {args.size}² per step, {args.steps} steps, device {device}")
         print("| backbone | train img/s | eval img/s | train ratio to resnet18 | eval ratio |\n|---|---|---|---|---|")
         base = None
@@ -91,4 +98,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

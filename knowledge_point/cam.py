@@ -8,17 +8,12 @@ Figure 7's "frozen backbone + trained classifier" models are trained with target
 column is the plain input gradient × GradCAM++, and the script says so.
 The pipeline: sarhub.pipelines.explain.
 """
-from pathlib import Path
-
-from sarhub.cli import run_main
+from sarhub.cli import parse_config, run_main
 from sarhub.pipelines import explain
-
-# the embedded default classifier trains as target_recognition/train.py would (its configs apply)
-TARGET_CONFIGS = Path(__file__).resolve().parents[1] / "target_recognition" / "configs"
 
 
 def main(argv=None) -> None:
-    explain.cams(explain.parse_cam(argv, __doc__.splitlines()[0]), TARGET_CONFIGS)
+    explain.cams(parse_config(explain.CAMConfig, argv, __doc__.splitlines()[0]))
 
 
 if __name__ == "__main__":

@@ -11,17 +11,12 @@ model and b), summary.md, loss curves (Figure 8), counts over checkpoints (Figur
 trend slopes k (Figure 10), KP maps (Figure 11) and region previews.
 The pipeline: sarhub.pipelines.explain.
 """
-from pathlib import Path
-
-from sarhub.cli import run_main
+from sarhub.cli import parse_config, run_main
 from sarhub.pipelines import explain
-
-# the embedded default classifier trains as target_recognition/train.py would (its configs apply)
-TARGET_CONFIGS = Path(__file__).resolve().parents[1] / "target_recognition" / "configs"
 
 
 def main(argv=None) -> None:
-    explain.knowledge_points(*explain.parse_kp(argv, __doc__.splitlines()[0]), TARGET_CONFIGS)
+    explain.knowledge_points(parse_config(explain.KPConfig, argv, __doc__.splitlines()[0]))
 
 
 if __name__ == "__main__":

@@ -10,16 +10,12 @@ paper's.
 Detections are computed once; a subset's AP is the COCO evaluation restricted to its images.
 The pipeline: sarhub.pipelines.detection.test.
 """
-from pathlib import Path
-
-from sarhub.cli import run_main
+from sarhub.cli import parse_config, run_main
 from sarhub.pipelines import detection
-
-HERE = Path(__file__).resolve().parent
 
 
 def main(argv=None) -> None:
-    detection.test(*detection.parse_test(argv, HERE / "results", __doc__.splitlines()[0]))
+    detection.test(parse_config(detection.DetectionTestConfig, argv, __doc__.splitlines()[0]))
 
 
 if __name__ == "__main__":

@@ -5,23 +5,19 @@
     python train.py --dataset sar-ship --data-root ../../shared/data/sar_ship --model resnet18 --epochs 12
     python train.py                     # embedded default: simulated ship scenes (HRSID COCO layout), short CPU run
 
-Recipe (Table 4 and the authors' MMDetection configs, configs/<dataset>.yaml): SGD lr 0.005, momentum 0.9, weight
+Recipe (Table 4 and the authors' MMDetection configs, sarhub/recipes/detection/<dataset>.yaml): SGD lr 0.005, momentum 0.9, weight
 decay 0.001 (biases: 2× lr, no decay), linear warm-up over 500 iterations from lr/3, lr ×0.1 at epochs 24 and 33,
 gradient-norm clipping 35, batch 4, 36 epochs, horizontal flip, images resized to the dataset's scale (SSDD:
-configs/ssdd.yaml keeps it CPU-sized, see there). checkpoint_best is chosen on the test split, as the authors'
+sarhub/recipes/detection/ssdd.yaml keeps it CPU-sized, see there). checkpoint_best is chosen on the test split, as the authors'
 MMDetection runs validate on it: report checkpoint_last (the fixed schedule's end) for an unselected number.
-Without --data-root, configs/simulator.yaml applies. The pipeline: sarhub.pipelines.detection.
+Without --data-root, sarhub/recipes/detection/simulator.yaml applies. The pipeline: sarhub.pipelines.detection.
 """
-from pathlib import Path
-
-from sarhub.cli import run_main
+from sarhub.cli import parse_config, run_main
 from sarhub.pipelines import detection
-
-HERE = Path(__file__).resolve().parent
 
 
 def main(argv=None) -> None:
-    detection.train(detection.parse(argv, HERE / "configs", __doc__.splitlines()[0]))
+    detection.train(parse_config(detection.DetectionConfig, argv, __doc__.splitlines()[0]))
 
 
 if __name__ == "__main__":

@@ -9,17 +9,12 @@ labels every pixel of the test patches. Reports overall accuracy, average (mean 
 per-class accuracy, writes the confusion matrix (CSV + PNG) per model and one row per model to the results table.
 The pipeline: sarhub.pipelines.fusion.
 """
-from pathlib import Path
-
-from sarhub.cli import run_main
+from sarhub.cli import parse_config, run_main
 from sarhub.pipelines import fusion
-
-HERE = Path(__file__).resolve().parent
 
 
 def main(argv=None) -> None:
-    args = fusion.parse_linear_eval(argv, HERE / "results" / "linear_eval", __doc__.splitlines()[0])
-    fusion.linear_eval(args)
+    fusion.linear_eval(parse_config(fusion.LinearEvalConfig, argv, __doc__.splitlines()[0]))
 
 
 if __name__ == "__main__":

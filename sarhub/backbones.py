@@ -10,6 +10,7 @@ on from random weights without anyone noticing, cannot happen silently).
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -20,7 +21,8 @@ from torch import nn
 
 from sarhub import hub
 from sarhub.authors_checkpoints import AUTHORS_NAMES, authors_layout, to_timm_names
-from sarhub.errors import DataError
+from sarhub.config import option
+from sarhub.errors import ConfigError, WeightsError
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +97,9 @@ _ALIASES = {
 }
 
 
+TIMM_PREFIX = "timm:"  # weights "timm:resnet18.a1_in1k" (downloaded) or "timm:resnet18.a1_in1k:/path/file"
+
+
 def resolve_name(name: str) -> str:
     """Normalise a backbone name ("ResNet-50", "swin-t", ...) to a key of BACKBONES, or raise with the choices."""
     key = name.strip().lower()
@@ -106,6 +111,36 @@ def resolve_name(name: str) -> str:
 
 def backbone_family(name: str) -> str:
     return BACKBONES[resolve_name(name)].family
+
+
+@dataclass
+class WeightsOptions:
+    """Where a network's starting weights come from (every run that builds one)."""
+
+    weights: str | None = option(None, "initial weights: scratch, imagenet, a .safetensors/.pth file (the authors' "
+                                       "layouts too), a Model-Hub name, or timm:TAG[:FILE] (a timm pretrained tag, "
+                                       "downloaded or read from FILE)")
+    weights_dir: str | None = option(None, "folder of Model-Hub weight files", resumable=True)
+    allow_partial: bool = option(False, "load the weights tensors that fit even if backbone tensors are missing, "
+                                        "unexpected or of another shape (otherwise that is an error)")
+
+
+@dataclass
+class ModelOptions(WeightsOptions):
+    """The backbone and its starting weights: the options of every run that fine-tunes one of the paper's."""
+
+    name: str = option("resnet18", f"backbone: {', '.join(BACKBONES)}", flag="model")
+
+    def __post_init__(self) -> None:
+        try:
+            self.name = resolve_name(self.name)
+        except ValueError as exc:
+            raise ConfigError("model", str(exc)) from None
+
+    def create(self, **kwargs: Any) -> nn.Module:
+        """`create_model` of these options (`kwargs`: num_classes, in_chans, img_size, features_only, timm's)."""
+        return create_model(self.name, weights=self.weights, weights_dir=self.weights_dir,
+                            allow_partial=self.allow_partial, **kwargs)
 
 
 class FeatureBackbone(nn.Module):
@@ -148,7 +183,8 @@ def create_model(
 ) -> nn.Module:
     """Build a backbone for `in_chans`-channel SAR input and optionally load weights.
 
-    weights: None/"scratch" (random init), "imagenet" (timm's download, needs internet), a file path
+    weights: None/"scratch" (random init), "imagenet" (timm's download, needs internet), "timm:TAG[:FILE]" (a timm
+    pretrained tag, downloaded or read from a local FILE by timm itself), a file path
     (.safetensors, or .pth/.pt/.bin read with weights_only=True; the authors' checkpoints are recognised and
     renamed), or a Model-Hub name such as "senet50-tsx". Weights from a Model-Hub name (or a sarhub safetensors
     export) attach their input contract as `model.input_contract` (`.preprocess()` builds the matching batch
@@ -163,15 +199,23 @@ def create_model(
     if spec.family == "swin":
         kwargs.setdefault("img_size", img_size)
         kwargs.setdefault("strict_img_size", False)
-    pretrained = isinstance(weights, str) and weights.lower() == "imagenet"
+    timm_name, pretrained, overlay = spec.timm_name, False, None
+    if isinstance(weights, str) and weights.lower() == "imagenet":
+        pretrained = True
+    elif isinstance(weights, str) and weights.startswith(TIMM_PREFIX):
+        tag, _, file = weights[len(TIMM_PREFIX):].partition(":")
+        if tag.split(".")[0] != spec.timm_name:
+            raise ConfigError("weights", f"timm tag {tag!r} is not a {spec.timm_name} (the network of {key})")
+        timm_name, pretrained, overlay = tag, True, ({"file": file} if file else None)
+        if file and not Path(file).is_file():
+            raise WeightsError(file, "weights file not found")
     try:
-        model = timm.create_model(
-            spec.timm_name, pretrained=pretrained, in_chans=in_chans, num_classes=num_classes, **kwargs
-        )
+        model = timm.create_model(timm_name, pretrained=pretrained, in_chans=in_chans, num_classes=num_classes,
+                                  pretrained_cfg_overlay=overlay, **kwargs)
     except Exception as exc:
         if pretrained:
-            raise DataError(None, f"could not fetch timm's ImageNet weights for {spec.timm_name} ({exc}); "
-                                  "download them where there is internet and pass the file with --weights") from exc
+            raise WeightsError(weights, f"could not get timm's pretrained weights for {timm_name} ({exc}); download "
+                                        "them where there is internet, or give timm:TAG:FILE") from exc
         raise
     if spec.adjust is not None:
         spec.adjust(model)
@@ -228,25 +272,27 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """
     path = Path(path)
     if not path.is_file():
-        raise DataError(path, "weights file not found")
+        raise WeightsError(path, "weights file not found")
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
         try:
             state = load_file(str(path))
         except Exception as exc:
-            raise DataError(path, f"not a valid safetensors file ({exc})") from exc
+            raise WeightsError(path, f"not a valid safetensors file ({exc})") from exc
     else:
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            with warnings.catch_warnings():  # torch warns about foreign pickles before refusing them
+                warnings.simplefilter("ignore")
+                state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:
-            raise DataError(path, "refused: not a plain tensor checkpoint (loading it would need to execute "
+            raise WeightsError(path, "refused: not a plain tensor checkpoint (loading it would need to execute "
                                   f"pickled code, or it is corrupt): {str(exc).splitlines()[0]}") from exc
     for wrapper in ("model", "state_dict", "model_state", "net"):
         if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
             state = state[wrapper]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise DataError(path, "does not hold a state dict of tensors")
+        raise WeightsError(path, "does not hold a state dict of tensors")
     if state and all(k.startswith("module.") for k in state):
         state = {k[len("module."):]: v for k, v in state.items()}
     return state
@@ -262,7 +308,7 @@ def _check_hub_architecture(key: str, weights: str | Path) -> None:
         return
     e = hub.entry(str(weights))
     if e is not None and resolve_name(e["architecture"]) != key:
-        raise DataError(None, f"Model-Hub weights {weights!r} are for {e['architecture']}, not {key}")
+        raise WeightsError(None, f"Model-Hub weights {weights!r} are for {e['architecture']}, not {key}")
 
 
 def _resolve_source(source: str | Path, weights_dir: str | Path | None) -> Path:
@@ -284,7 +330,7 @@ def load_weights(
     The authors' layouts are renamed first; the input conv is summed over input channels (3 → 1: exact for the
     grey image copied to three channels, as the authors trained) or spread over them (1 → N). The classifier may
     be absent, extra or of another shape; any other tensor missing, unexpected or of another shape raises
-    DataError naming the file and the first keys, unless `allow_partial`. `arch` (our backbone name, as
+    WeightsError naming the file and the first keys, unless `allow_partial`. `arch` (our backbone name, as
     create_model passes it) refuses an authors' checkpoint of another network.
     """
     if isinstance(source, dict):
@@ -295,7 +341,7 @@ def load_weights(
     target = model.model if isinstance(model, FeatureBackbone) else model
     layout = authors_layout(state)
     if arch is not None and layout is not None and layout != arch and not allow_partial:
-        raise DataError(label, _wrong_network(layout, arch, label))
+        raise WeightsError(label, _wrong_network(layout, arch, label))
     dropped: list[str] = []
     if layout is not None:
         state, dropped = to_timm_names(state, layout)
@@ -322,9 +368,9 @@ def load_weights(
     report = LoadReport(label, layout if layout in RENAMED_LAYOUTS else None, len(matched), len(own), missing,
                         unexpected, skipped, adapted, dropped, gaps)
     if gaps and not allow_partial:
-        raise DataError(label, _gaps_message(report, state, own))
+        raise WeightsError(label, _gaps_message(report, state, own))
     target.load_state_dict(matched, strict=False)
-    log.warning("%s", report)
+    log.log(logging.WARNING if report.gaps or report.skipped else logging.INFO, "%s", report)
     return report
 
 

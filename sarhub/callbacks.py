@@ -18,7 +18,7 @@ from torch import nn
 
 from sarhub.checkpoints import plain, save_checkpoint, write_text_atomic
 from sarhub.distributed import DistEnv, unwrap
-from sarhub.errors import DataError
+from sarhub.errors import ConfigError
 from sarhub.rundir import clear_previous_run
 
 
@@ -124,7 +124,7 @@ class TensorBoard(Callback):
         try:
             from torch.utils.tensorboard import SummaryWriter  # optional dependency: only for --tensorboard
         except ImportError:
-            raise DataError(None, "--tensorboard needs the tensorboard package (pip install tensorboard)") from None
+            raise ConfigError("tensorboard", "needs the tensorboard package (pip install tensorboard)") from None
         self.writer = SummaryWriter(str(run.output_dir / "tensorboard"), purge_step=run.global_step or None)
 
     def on_step_end(self, run: RunState, loss: torch.Tensor) -> None:

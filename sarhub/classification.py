@@ -3,10 +3,9 @@ transforms, the on-device batch preprocessing (gamma test → DRAE → mean/std)
 sampling), the optimiser recipes, step and evaluation functions, and the classification pipeline."""
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -15,25 +14,17 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 from torchvision.transforms import v2
 
-from sarhub import create_model
+from sarhub.backbones import ModelOptions
 from sarhub.checkpoints import write_text_atomic
-from sarhub.cli import RunConfig, fit_config
+from sarhub.config import OptimOptions, RunOptions, TaskConfig, group, option
 from sarhub.data.loader import seeded_train_loader
 from sarhub.data.samplers import ClassBalancedBatchSampler
-from sarhub.distributed import DistEnv, ShardSampler, all_gather_objects, barrier, wrap_ddp
-from sarhub.engine import fit
-from sarhub.errors import DataError
-from sarhub.losses import build_classification_loss
+from sarhub.distributed import DistEnv, ShardSampler, all_gather_objects, barrier, channels_last_on, wrap_ddp
+from sarhub.engine import FitConfig, fit
+from sarhub.errors import DataError, WeightsError
+from sarhub.losses import LossOptions
 from sarhub.metrics.classification import classification_report
-from sarhub.preprocess import (  # noqa: F401 (re-exported)
-    Preprocess,
-    drae_config,
-    log_transform,
-    model_input_size,
-    preprocess_from_run,
-    standardise_per_image,
-)
-from sarhub.rundir import claim_run_dir
+from sarhub.preprocess import InputOptions, Preprocess
 
 
 def build_transform(img_size: int, train: bool, augment: bool = True) -> v2.Compose:
@@ -161,122 +152,79 @@ def freeze_backbone(model: nn.Module) -> None:
 
 
 @dataclass
-class ClassifierConfig(RunConfig):
+class ClassifierConfig(TaskConfig):
     """Options every classification run shares (scene pre-training, target recognition); library defaults."""
 
-    img_size: int = 128
-    drae_method: str = "none"  # rd, ptls or none
-    drae_range: list[float] = field(default_factory=lambda: [0.0, 0.0])  # training range of t or v
-    drae_test: float = 0.0  # fixed test-time t or v
-    drae_xavg: float | None = None  # Reinhard–Devlin: fixed dataset mean
-    no_drae: bool = False
-    log_transform: float = 0.0  # predecessor's log(1+s·x) compression, s (0: off)
-    per_image_norm: bool = False
-    loss: str = "ce"
-    label_smoothing: float = 0.0
-    beta: float | None = None  # class-balance β (None: the loss's own, Mini-CBL 0.995, CBL 0.9999)
-    global_batch_counts: bool = False
-    top2_lambda: float = 0.2
-    top2_tau: float = 1.0
-    balanced_batches: bool = False
-    freeze_backbone: bool = False
-    cache: bool = False
+    model: ModelOptions = group(ModelOptions)
+    input: InputOptions = group(InputOptions)
+    loss: LossOptions = group(LossOptions)
+    optim: OptimOptions = group(OptimOptions)
+    run: RunOptions = group(RunOptions)
+    balanced_batches: bool = option(False, "class-balanced batch sampler (the predecessor's)")
+    freeze_backbone: bool = option(False, "train the classifier only (linear probe)")
+    cache: bool = option(False, "keep decoded images in memory")
 
 
-def add_classification_args(p: argparse.ArgumentParser) -> None:
-    """Flags every classification script shares (scene pre-training, target recognition); defaults:
-    `ClassifierConfig` (the task parser applies them with `sarhub.cli.use_defaults`)."""
-    p.add_argument("--img-size", type=int)
-    p.add_argument("--drae-method", type=str, choices=["rd", "ptls", "none"])
-    p.add_argument("--drae-range", type=float, nargs=2, help="training range of t or v")
-    p.add_argument("--drae-test", type=float, help="fixed test-time t or v")
-    p.add_argument("--drae-xavg", type=float, help="Reinhard–Devlin: fixed dataset mean (e.g. 0.169)")
-    p.add_argument("--no-drae", action="store_true", help="disable DRAE (plain per-image 0–1 input)")
-    p.add_argument("--log-transform", type=float, help="predecessor's log(1+s·x) compression, s")
-    p.add_argument("--per-image-norm", action=argparse.BooleanOptionalAction,
-                   help="standardise every image (zero mean, unit variance) after DRAE, before the dataset mean/std "
-                        "(on in the MSTAR config; --no-per-image-norm turns it off)")
-    p.add_argument("--loss", type=str, help="ce, focal, cbl, minicbl, bce, top2, combined")
-    p.add_argument("--label-smoothing", type=float, help="ce loss: label smoothing ε")
-    p.add_argument("--beta", type=float, help="class-balance β (None: Mini-CBL 0.995, CBL 0.9999)")
-    p.add_argument("--global-batch-counts", action="store_true", help="Mini-CBL: all-reduce in-batch counts")
-    p.add_argument("--top2-lambda", type=float, help="combined loss: weight λ of the top-2 term")
-    p.add_argument("--top2-tau", type=float, help="top-2 smooth SVM temperature τ")
-    p.add_argument("--balanced-batches", action="store_true", help="class-balanced batch sampler")
-    p.add_argument("--freeze-backbone", action="store_true", help="train the classifier only (linear probe)")
-    p.add_argument("--cache", action="store_true", help="keep decoded images in memory")
-
-
+SELECT = object()  # the key of the validation set that selects checkpoint_best (its top-1 is the monitored "top1")
 OptimizerFactory = Callable[[nn.Module, int], tuple[torch.optim.Optimizer, Any, str]]
 
 
-def train_classifier(args: ClassifierConfig, env: DistEnv, train_set: Dataset, val_set: Dataset | None,
+def train_classifier(cfg: ClassifierConfig, env: DistEnv, train_set: Dataset, val_set: Dataset | None,
                      optimizer_factory: OptimizerFactory, extra_eval: dict[str, Dataset] | None = None) -> list[dict]:
     """The classification pipeline both task scripts run: normalisation stats → model (weights, freezing,
     channels_last, DDP) → sampler → loss → optimiser (from `optimizer_factory(model, steps_per_epoch)`, which also
     says whether its scheduler steps per "step" or per "epoch") → engine. Validation picks checkpoint_best;
     `extra_eval` sets (e.g. the test set, for the authors' score-the-test-set-every-epoch protocol) are scored and
     logged each epoch under their name but never select anything. Without a validation set only the last
-    checkpoint is kept."""
-    with claim_run_dir(args.output, args.resume, args.overwrite, env.is_main):
-        return _train_classifier(args, env, train_set, val_set, optimizer_factory, extra_eval)
-
-
-def _train_classifier(args: ClassifierConfig, env: DistEnv, train_set: Dataset, val_set: Dataset | None,
-                      optimizer_factory: OptimizerFactory, extra_eval: dict[str, Dataset] | None) -> list[dict]:
-    out = Path(args.output)
+    checkpoint is kept. Runs inside `sarhub.engine.start_run` (folder held, RNGs seeded)."""
+    run = cfg.run
+    out = Path(run.output)
     in_chans, input_size = train_set[0]["image"].shape[0], train_set[0]["image"].shape[-1]
-    try:
-        drae = drae_config(vars(args))
-    except ValueError as exc:
-        raise DataError(None, str(exc)) from None
-    probe = Preprocess(drae, [0.0] * in_chans, [1.0] * in_chans, args.log_transform, args.per_image_norm)
+    probe = cfg.input.preprocess([0.0] * in_chans, [1.0] * in_chans)
     if env.is_main:
-        cached_normalisation_stats(out / "norm_stats.json", train_set, probe, args.seed)
+        cached_normalisation_stats(out / "norm_stats.json", train_set, probe, run.seed)
     barrier()
-    mean, std = cached_normalisation_stats(out / "norm_stats.json", train_set, probe, args.seed)
-    preprocess = Preprocess(drae, mean, std, args.log_transform, args.per_image_norm).to(env.device)
+    mean, std = cached_normalisation_stats(out / "norm_stats.json", train_set, probe, run.seed)
+    preprocess = cfg.input.preprocess(mean, std).to(env.device)
 
-    model = create_model(args.model, num_classes=train_set.num_classes, in_chans=in_chans, img_size=input_size,
-                         weights=args.weights, weights_dir=args.weights_dir, allow_partial=args.allow_partial)
+    model = cfg.model.create(num_classes=train_set.num_classes, in_chans=in_chans, img_size=input_size)
     bad = [name for name, p in model.state_dict().items() if p.is_floating_point() and not torch.isfinite(p).all()]
     if bad:
-        raise DataError(args.weights, f"initial weights hold NaN/inf ({bad[0]}{' …' if len(bad) > 1 else ''})")
-    if args.freeze_backbone:
+        raise WeightsError(cfg.model.weights, f"initial weights hold NaN/inf ({bad[0]}{' …' if len(bad) > 1 else ''})")
+    if cfg.freeze_backbone:
         freeze_backbone(model)
-    channels_last = env.device.type == "cuda" if args.channels_last is None else args.channels_last
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    model = wrap_ddp(model, env)
+    channels_last = channels_last_on(run.channels_last, env)
+    model = wrap_ddp(model, env, channels_last=channels_last)
 
-    if args.balanced_batches:
-        sampler = ClassBalancedBatchSampler(train_set.class_labels(), args.batch_size, seed=args.seed,
+    batch_size = cfg.optim.batch_size
+    if cfg.balanced_batches:
+        sampler = ClassBalancedBatchSampler(train_set.class_labels(), batch_size, seed=run.seed,
                                             rank=env.rank, world_size=env.world_size)
-        loader, sampler = seeded_train_loader(train_set, args.batch_size, args.workers, env, args.seed,
+        loader, sampler = seeded_train_loader(train_set, batch_size, run.workers, env, run.seed,
                                               batch_sampler=sampler)
     else:
-        loader, sampler = train_loader(train_set, args.batch_size, args.workers, env, args.seed)
-    loss_fn = build_classification_loss(args.loss, train_set.num_classes, train_set.class_counts(), args.beta,
-                                        global_counts=args.global_batch_counts, top2_lambda=args.top2_lambda,
-                                        top2_tau=args.top2_tau, label_smoothing=args.label_smoothing)
+        loader, sampler = train_loader(train_set, batch_size, run.workers, env, run.seed)
+    loss_fn = cfg.loss.build(train_set.num_classes, train_set.class_counts())
     optimizer, scheduler, interval = optimizer_factory(model, len(loader))
-    sigmoid = args.loss == "bce"
-    eval_sets = {**({"val": val_set} if val_set is not None else {}), **(extra_eval or {})}
-    loaders = {name: eval_loader(ds, args.batch_size, args.workers, env) for name, ds in eval_sets.items()}
+    sigmoid = cfg.loss.name == "bce"
+    selecting = {SELECT: val_set} if val_set is not None else {}
+    loaders = {name: eval_loader(ds, batch_size, run.workers, env) for name, ds in {**selecting,
+                                                                                  **(extra_eval or {})}.items()}
 
     def evaluate(model: nn.Module) -> dict:
         row = {}
         for name, loader_ in loaders.items():
-            logits, targets = predict(model, loader_, preprocess, env.device, args.amp)
+            logits, targets = predict(model, loader_, preprocess, env.device, run.amp)
             report = classification_report(logits, targets, sigmoid)
             for key in ("top1", "top5", "macro_f1", "micro_f1"):
                 if key in report:
-                    row["top1" if (name, key) == ("val", "top1") else f"{name}_{key}"] = report[key]
+                    row["top1" if (name, key) == (SELECT, "top1") else f"{'val' if name is SELECT else name}_{key}"] \
+                        = report[key]
         return row
 
-    cfg = fit_config(args, output_dir=out, monitor="top1", scheduler_interval=interval)
-    saved = {**vars(args), "num_classes": train_set.num_classes, "classes": list(train_set.classes),
-             "in_chans": in_chans, "input_size": input_size, "norm_mean": mean, "norm_std": std,
-             "world_size": env.world_size, "multilabel": getattr(train_set, "multilabel", False)}
+    fit_cfg = FitConfig.of(cfg, cfg.optim.epochs, monitor="top1", scheduler_interval=interval)
+    saved = cfg.saved(num_classes=train_set.num_classes, classes=list(train_set.classes), in_chans=in_chans,
+                      input_size=input_size, norm_mean=mean, norm_std=std, world_size=env.world_size,
+                      multilabel=getattr(train_set, "multilabel", False))
     return fit(model, optimizer, scheduler, loader, classification_step(preprocess, loss_fn, env.device, channels_last),
-               evaluate, env, cfg, saved, sampler)
+               evaluate, env, fit_cfg, saved, sampler)

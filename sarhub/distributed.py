@@ -32,6 +32,13 @@ class DistEnv:
         return self.world_size > 1
 
 
+def pick_device(device: str | None = None) -> torch.device:
+    """The device an option names: "auto" (or None) is CUDA where there is one, else the CPU."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
 def init_distributed(device: str | None = None) -> DistEnv:
     """Join the process group torchrun describes in the environment (or run single-process) and pick the device."""
     world_size = int(os.environ.get("WORLD_SIZE", 1))
@@ -92,9 +99,17 @@ def unwrap(model: torch.nn.Module) -> torch.nn.Module:
     return model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
 
 
-def wrap_ddp(model: torch.nn.Module, env: DistEnv, find_unused_parameters: bool = False) -> torch.nn.Module:
-    """Move to the device and wrap in DDP when several processes run; SyncBatchNorm only on CUDA (NCCL)."""
-    model = model.to(env.device)
+def channels_last_on(flag: bool | None, env: DistEnv) -> bool:
+    """`--channels-last` resolved: the flag when given, else on for CUDA (on a CPU it pays for some models and not
+    for others: benchmarks/RESULTS.md)."""
+    return env.device.type == "cuda" if flag is None else flag
+
+
+def wrap_ddp(model: torch.nn.Module, env: DistEnv, find_unused_parameters: bool = False,
+             channels_last: bool = False) -> torch.nn.Module:
+    """Move to the device (channels_last weights when asked) and wrap in DDP when several processes run;
+    SyncBatchNorm only on CUDA (NCCL)."""
+    model = model.to(env.device, memory_format=torch.channels_last) if channels_last else model.to(env.device)
     if not env.distributed:
         return model
     if env.device.type == "cuda":

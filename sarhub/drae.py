@@ -21,6 +21,9 @@ from typing import Iterable, Sequence
 import torch
 from torch import nn
 
+from sarhub.config import option
+from sarhub.errors import ConfigError
+
 RD_L = 1e-4  # the paper's l: weight of the pixel value in the adaptation luminance La
 _EPS = 1e-12
 
@@ -101,19 +104,23 @@ METHODS = {"rd": reinhard_devlin, "ptls": ptls}
 
 @dataclass(frozen=True)
 class DRAEConfig:
-    """One dataset's DRAE: method ("rd", "ptls" or "none"), the training range of its parameter and the test value."""
+    """One dataset's DRAE: method ("rd", "ptls" or "none"), the training range of its parameter and the test value.
+    The one type of the DRAE settings: options of every classifier config, and part of a Model-Hub input contract."""
 
-    method: str = "none"
-    train_range: tuple[float, float] = (0.0, 0.0)
-    test_value: float = 0.0
-    x_avg: float | None = None  # Reinhard–Devlin only: fixed dataset mean instead of each image's mean
+    method: str = option("none", "DRAE: rd (Reinhard–Devlin, 16-bit), ptls (8-bit, dB) or none", flag="drae_method",
+                         choices=("rd", "ptls", "none"))
+    train_range: tuple[float, float] = option((0.0, 0.0), "training range of t (rd) or v (ptls), drawn per image",
+                                              flag="drae_range")
+    test_value: float = option(0.0, "fixed test-time t or v", flag="drae_test")
+    x_avg: float | None = option(None, "Reinhard–Devlin: fixed dataset mean instead of each image's (the authors' "
+                                       "TSX constant: 0.169)", flag="drae_xavg")
 
     def __post_init__(self) -> None:
         if self.method not in (*METHODS, "none"):
-            raise ValueError(f"unknown DRAE method {self.method!r}; choose rd, ptls or none")
+            raise ConfigError("drae_method", f"unknown DRAE method {self.method!r}; choose rd, ptls or none")
         lo, hi = self.train_range
         if lo > hi:
-            raise ValueError(f"DRAE train_range must be (low, high), got {self.train_range}")
+            raise ConfigError("drae_range", f"must be (low, high), got {tuple(self.train_range)}")
 
 
 # The paper's settings (§4.2): TSX t ∈ [3.5, 4.5] (test 4); BEN v ∈ [0, 2] (test 1); OSU v ∈ [0, 3] (test 1.5).

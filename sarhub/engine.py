@@ -8,11 +8,13 @@ caller adds its own callbacks to `fit`.
 """
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -20,9 +22,10 @@ from tqdm import tqdm
 
 from sarhub.callbacks import Callback, Checkpointer, EarlyStopping, LogFiles, RunState, TensorBoard
 from sarhub.checkpoints import load_checkpoint, plain
-from sarhub.distributed import DistEnv, seed_everything, unwrap
-from sarhub.errors import DataError
-from sarhub.rundir import claim_run_dir
+from sarhub.config import RunOptions, identity, leaves
+from sarhub.distributed import DistEnv, barrier, cleanup, init_distributed, seed_everything, unwrap
+from sarhub.errors import ConfigError, TrainingError, WeightsError
+from sarhub.rundir import changed_settings, claim_run_dir
 
 StepFn = Callable[[nn.Module, Any], torch.Tensor]
 EvalFn = Callable[[nn.Module], dict[str, float]]
@@ -45,6 +48,64 @@ class FitConfig:
     overwrite: bool = False  # replace the checkpoints a previous run left in output_dir (else refused)
     tensorboard: bool = False  # also log to output_dir/tensorboard
     early_stop: int = 0  # end after this many evaluations without a new best monitored value (0: never)
+    identity: tuple[str, ...] = ()  # args that must match the resumed run's (`sarhub.config.identity`)
+    accept_changes: bool = False  # resume although identity args differ; the change is recorded in args.json
+    frozen: tuple[str, ...] = ()  # identity args held in the optimiser/scheduler state: never changed on resume
+
+    @classmethod
+    def of(cls, cfg: Any, epochs: int, **task: Any) -> FitConfig:
+        """The engine settings of a task config `cfg` (its `run` options and identity); `task` gives the rest
+        (monitor, scheduler interval, clipping) and may replace any of them."""
+        run: RunOptions = cfg.run
+        shared = {"epochs": epochs, "output_dir": Path(run.output or "."), "seed": run.seed, "amp": run.amp,
+                  "resume": run.resume, "save_every": run.save_every, "eval_every": run.eval_every,
+                  "overwrite": run.overwrite, "tensorboard": run.tensorboard, "early_stop": run.early_stop,
+                  "identity": identity(cfg), "accept_changes": run.accept_changes,
+                  "frozen": tuple(name for name in leaves(type(cfg.optim)) if name not in RESCHEDULABLE)}
+        return cls(**{**shared, **task})
+
+
+# optimisation settings a resumed run can honour when asked (--accept-changes): the loader and the learning rate;
+# every other one lives in the optimiser or scheduler state of the checkpoint
+RESCHEDULABLE = ("epochs", "iterations", "batch_size", "eval_batch_size", "lr", "eval_interval")
+
+
+@contextlib.contextmanager
+def start_run(cfg: Any) -> Iterator[DistEnv]:
+    """Open a training run of task config `cfg` before anything is read or written: join the process group, hold
+    the output folder (`claim_run_dir`), refuse a resume whose settings differ from the run's args.json (unless
+    `accept_changes`), and seed every RNG from the seed, so the initial weights and heads are the seed's."""
+    run: RunOptions = cfg.run
+    env = init_distributed(run.device)
+    try:
+        with claim_run_dir(run.output, run.resume, run.overwrite, env.is_main):
+            if env.is_main and run.resume and not run.accept_changes:
+                _refuse_changes(Path(run.output), run.resume, cfg.saved(), identity(cfg))
+            barrier()
+            seed_everything(run.seed + env.rank)
+            yield env
+    finally:
+        cleanup()
+
+
+def _refuse_changes(out: Path, resume: str, now: dict, names: Sequence[str]) -> None:
+    folder = out if resume == "auto" else Path(resume).parent
+    path = folder / "args.json"
+    if not path.is_file():
+        return
+    try:
+        saved = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return
+    if saved.get("task") and now.get("task") and saved["task"] != now["task"]:
+        raise WeightsError(folder, f"holds a {saved['task']} run, not a {now['task']} one: resume it with its own "
+                                   "task's script, or choose another output folder")
+    changes = changed_settings(saved, now, names)
+    if changes:
+        name = changes[0].split(":", 1)[0]
+        raise ConfigError(name, f"differs from the run being resumed in {folder} ({'; '.join(changes)}); resume with "
+                                "the run's own settings, or accept the change (accept_changes, --accept-changes; "
+                                "recorded in args.json)")
 
 
 def default_callbacks(cfg: FitConfig) -> list[Callback]:
@@ -91,7 +152,7 @@ def train_one_epoch(model: nn.Module, loader: Iterable, step_fn: StepFn, optimiz
     seconds = time.perf_counter() - start
     mean_loss = loss_sum.item() / max(steps, 1)
     if not math.isfinite(mean_loss):
-        raise DataError(None, f"training loss became {mean_loss} in epoch {epoch + 1}; lower the learning rate")
+        raise TrainingError(None, f"training loss became {mean_loss} in epoch {epoch + 1}; lower the learning rate")
     return {"train_loss": mean_loss, "lr": optimizer.param_groups[0]["lr"], "epoch_seconds": seconds,
             "train_samples_per_s": samples * env.world_size / max(seconds, 1e-9)}, global_step
 
@@ -127,36 +188,52 @@ def _resume(resume: str, model: nn.Module, optimizer: torch.optim.Optimizer, sch
     state = load_checkpoint(resume)
     missing = [k for k in ("model", "optimizer", "epoch") if k not in state]
     if missing:
-        raise DataError(resume, f"cannot be resumed: it lacks {', '.join(missing)} (a weights-only file? start a "
+        raise WeightsError(resume, f"cannot be resumed: it lacks {', '.join(missing)} (a weights-only file? start a "
                                 "new run from it with --weights)")
     try:
         unwrap(model).load_state_dict(state["model"])
     except RuntimeError as exc:
-        raise DataError(resume, "does not fit this model/dataset (trained with other settings or another task?): "
+        raise WeightsError(resume, "does not fit this model/dataset (trained with other settings or another task?): "
                                 f"{str(exc).splitlines()[-1].strip()}") from None
     try:
         optimizer.load_state_dict(state["optimizer"])
     except (ValueError, KeyError) as exc:
-        raise DataError(resume, f"its optimiser state does not fit this run ({exc})") from None
+        raise WeightsError(resume, f"its optimiser state does not fit this run ({exc})") from None
     done, saved_epochs = int(state["epoch"]), (state.get("args") or {}).get("epochs")
     if done > cfg.epochs:
-        raise DataError(resume, f"is at epoch {done}, beyond --epochs {cfg.epochs}")
+        raise ConfigError("epochs", f"{cfg.epochs} is fewer than the {done} epochs {resume} has already run")
     if scheduler is not None and state.get("scheduler") is not None:
         kind = type(scheduler).__name__
         if saved_epochs not in (None, cfg.epochs) and done < cfg.epochs and kind not in EXTENSIBLE_SCHEDULERS:
-            raise DataError(resume, f"its {kind} learning-rate schedule was sized for {saved_epochs} epochs, so it "
+            raise ConfigError("epochs", f"{resume}: its {kind} learning-rate schedule was sized for {saved_epochs} epochs, so it "
                                     f"cannot be extended to {cfg.epochs}; start a new run from its weights "
-                                    f"(--weights {resume})")
+                                    f"(weights {resume})")
         scheduler.load_state_dict(state["scheduler"])
     return state
+
+
+def _rescale_lr(optimizer: torch.optim.Optimizer, scheduler: Any, old: float | None, new: float | None) -> None:
+    """An accepted learning-rate change on resume: every group's current, initial and peak rates (and the
+    scheduler's base rates) scale by new/old, so the schedule continues at the new level."""
+    if not old or not new or old == new:
+        return
+    ratio = new / old
+    for group in optimizer.param_groups:
+        for key in ("lr", "initial_lr", "max_lr", "min_lr"):
+            if key in group:
+                group[key] *= ratio
+    if scheduler is not None and hasattr(scheduler, "base_lrs"):
+        scheduler.base_lrs = [lr * ratio for lr in scheduler.base_lrs]
+    if scheduler is not None and hasattr(scheduler, "_last_lr"):
+        scheduler._last_lr = [group["lr"] for group in optimizer.param_groups]
 
 
 def _fit(model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, train_loader: Iterable,
          step_fn: StepFn, evaluate_fn: EvalFn | None, env: DistEnv, cfg: FitConfig,
          args: dict | None, sampler: Any, callbacks: list[Callback]) -> list[dict]:
     if hasattr(train_loader, "__len__") and len(train_loader) == 0:
-        raise DataError(None, "the training set gives no full batch: the run would take zero optimiser steps "
-                              "(lower --batch-size or add data)")
+        raise ConfigError("batch_size", "the training set gives no full batch: the run would take zero optimiser "
+                                        "steps (lower the batch size or add data)")
     run = RunState(model, optimizer, scheduler, env, Path(cfg.output_dir), cfg.epochs, args,
                    best=-math.inf if cfg.monitor_mode == "max" else math.inf)
     resume = cfg.resume
@@ -167,6 +244,21 @@ def _fit(model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, tra
         state = _resume(resume, model, optimizer, scheduler, cfg)
         run.epoch, run.global_step = int(state["epoch"]), int(state.get("global_step", 0))
         run.history, run.best = list(state.get("history", [])), state.get("best", run.best)
+        saved = state.get("args") or {}
+        if saved.get("task") and (args or {}).get("task") and saved["task"] != args["task"]:
+            raise WeightsError(resume, f"is a {saved['task']} checkpoint, not a {args['task']} one")
+        changes = changed_settings(saved, args or {}, cfg.identity)
+        frozen = changed_settings(saved, args or {}, cfg.frozen)
+        if frozen:
+            raise ConfigError(frozen[0].split(":", 1)[0], f"cannot change on resume ({'; '.join(frozen)}): it lives "
+                                                         f"in the optimiser state; start a new run from its weights "
+                                                         f"(weights {resume})")
+        if changes and not cfg.accept_changes:
+            raise ConfigError(changes[0].split(":", 1)[0], f"differs from the run being resumed ({'; '.join(changes)})"
+                                                          "; resume with its own settings, or accept_changes (--accept-changes)")
+        if changes and args is not None:
+            _rescale_lr(optimizer, scheduler, saved.get("lr"), args.get("lr"))
+            run.args = {**args, "changes": [*saved.get("changes", []), {"epoch": run.epoch, "settings": changes}]}
         if env.is_main:
             print(f"resumed from {resume} at epoch {run.epoch}"
                   + (" (already complete)" if run.epoch == cfg.epochs else ""))

@@ -18,7 +18,6 @@ This module reads the manifest and verifies files without loading any model code
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -30,8 +29,11 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from sarhub.errors import DataError
-from sarhub.preprocess import drae_config, model_input_size, preprocess_from_run
+from sarhub.checkpoints import atomic_write, write_text_atomic
+from sarhub.config import IMG_SIZE, from_flat, leaves, to_flat, upgrade
+from sarhub.drae import DRAEConfig
+from sarhub.errors import ConfigError, WeightsError
+from sarhub.preprocess import InputOptions
 
 PACKAGE = Path(__file__).resolve().parent
 REPO = PACKAGE.parent
@@ -47,73 +49,100 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 class InputContract:
     """The input a network saw in pre-training: what to feed it, and what a fine-tuning run should know it changes.
 
-    Field names are those of a classifier run's saved arguments, so a checkpoint's `args` fill it directly.
-    amplitude_scale: how raw amplitude became the 0–1 image (a divisor, or a description).
+    `options` are the run's input options (size, DRAE, log transform, per-image standardisation; one type with the
+    training configs), `norm_mean`/`norm_std` the statistics measured on its training split, `amplitude_scale` how
+    raw amplitude became the 0–1 image (a divisor, or a description). Stored flat, under the options' own names.
     """
 
     in_chans: int
-    img_size: int
+    options: InputOptions
     amplitude_scale: float | str | None = None
-    drae_method: str = "none"
-    drae_range: tuple[float, float] = (0.0, 0.0)
-    drae_test: float = 0.0
-    drae_xavg: float | None = None
-    log_transform: float = 0.0
     norm_mean: tuple[float, ...] | None = None
     norm_std: tuple[float, ...] | None = None
-    per_image_norm: bool = False
 
-    @classmethod
-    def from_run(cls, run: Mapping[str, Any], amplitude_scale: float | str | None = None) -> InputContract:
-        """From a classifier checkpoint's saved arguments (or a training namespace's vars)."""
-        drae = drae_config(run)
-        mean, std = run.get("norm_mean"), run.get("norm_std")
-        return cls(in_chans=int(run.get("in_chans", 1)), img_size=int(model_input_size(run)),
-                   amplitude_scale=amplitude_scale if amplitude_scale is not None else run.get("amplitude_scale"),
-                   drae_method=drae.method, drae_range=tuple(float(v) for v in drae.train_range),
-                   drae_test=float(drae.test_value), drae_xavg=drae.x_avg,
-                   log_transform=float(run.get("log_transform", 0.0)),
-                   norm_mean=None if mean is None else tuple(float(v) for v in mean),
-                   norm_std=None if std is None else tuple(float(v) for v in std),
-                   per_image_norm=bool(run.get("per_image_norm", False)))
+    @property
+    def img_size(self) -> int:
+        return self.options.img_size
+
+    @property
+    def drae(self) -> DRAEConfig:
+        return self.options.drae
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any], where: str | Path | None) -> InputContract:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
+        """From its stored form (a manifest entry's "input", a safetensors file's metadata, a run's saved args)."""
+        facts = ("in_chans", "amplitude_scale", "norm_mean", "norm_std")
+        names = set(leaves(InputOptions))
+        unknown = sorted(set(values) - names - set(facts))
         if unknown or not {"in_chans", "img_size"} <= set(values):
-            raise DataError(where, f"bad input contract {dict(values)} (fields: {', '.join(sorted(known))})")
-        tuples = {k: tuple(v) for k, v in values.items() if isinstance(v, list)}
-        return cls(**{**values, **tuples})
+            raise WeightsError(where, f"bad input contract {dict(values)} (fields: {', '.join((*facts, *names))})")
+        try:
+            options = from_flat(InputOptions, {k: v for k, v in values.items() if k in names})
+        except ConfigError as exc:
+            raise WeightsError(where, f"bad input contract: {exc}") from None
+        mean, std = values.get("norm_mean"), values.get("norm_std")
+        return cls(int(values["in_chans"]), options, values.get("amplitude_scale"),
+                   None if mean is None else tuple(float(v) for v in mean),
+                   None if std is None else tuple(float(v) for v in std))
+
+    @classmethod
+    def from_run(cls, args: Mapping[str, Any], amplitude_scale: float | str | None = None) -> InputContract:
+        """The contract of a classifier run from its saved arguments: its input options, channels, the window its
+        model saw (`input_size`, e.g. a random-crop window, else the resize size) and its measured mean/std."""
+        args = upgrade(args)
+        values = {k: args[k] for k in (*leaves(InputOptions), "in_chans", "norm_mean", "norm_std") if k in args}
+        values["img_size"] = args.get("input_size", args.get("img_size", IMG_SIZE))
+        values.setdefault("in_chans", 1)
+        values["amplitude_scale"] = amplitude_scale if amplitude_scale is not None else args.get("amplitude_scale")
+        return cls.from_dict(values, None)
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+        return {"in_chans": self.in_chans, "img_size": self.img_size, "amplitude_scale": self.amplitude_scale,
+                **{k: v for k, v in to_flat(self.options).items() if k != "img_size"},
+                "norm_mean": None if self.norm_mean is None else list(self.norm_mean),
+                "norm_std": None if self.norm_std is None else list(self.norm_std)}
 
     def preprocess(self) -> nn.Module:
         """The batch preprocessing (DRAE at its test value → per-image standardisation → mean/std) this network
         was pre-trained with, in eval mode; inputs are B×C×H×W images in [0, 1]."""
         if self.norm_mean is None or self.norm_std is None:
-            raise DataError(None, "these weights record no normalisation mean/std, so their preprocessing is unknown")
-        return preprocess_from_run(self.as_dict())
+            raise WeightsError(None, "these weights record no normalisation mean/std, so their preprocessing is "
+                                     "unknown")
+        return self.options.preprocess(self.norm_mean, self.norm_std).eval()
+
+    def pretrained_cfg(self, num_classes: int = 0) -> dict[str, Any]:
+        """timm's `pretrained_cfg` of these weights (what `timm.data.resolve_data_config` reads): input size,
+        bilinear resize without crop, and the mean/std applied after the contract's DRAE and per-image steps, which
+        timm's transforms cannot express: `preprocess()` applies all of them."""
+        n = self.in_chans
+        return {"input_size": [n, self.img_size, self.img_size], "interpolation": "bilinear", "crop_pct": 1.0,
+                "crop_mode": "center", "mean": list(self.norm_mean or [0.0] * n),
+                "std": list(self.norm_std or [1.0] * n), "num_classes": num_classes,
+                "description": f"SAR-HUB weights: {n} grey channel(s) in [0, 1], DRAE {self.drae.method} (test value "
+                               f"{self.drae.test_value:g}), per-image standardisation "
+                               f"{'on' if self.options.per_image_norm else 'off'}, then mean/std; "
+                               "sarhub.hub.InputContract(...).preprocess() applies all of it"}
 
     def describe(self) -> list[str]:
-        drae = "none" if self.drae_method == "none" else (
-            f"{self.drae_method}, test value {self.drae_test} (training range {list(self.drae_range)}"
-            + (f", fixed x_avg {self.drae_xavg}" if self.drae_xavg is not None else "") + ")")
+        d = self.drae
+        drae = "none" if d.method == "none" else (
+            f"{d.method}, test value {d.test_value} (training range {list(d.train_range)}"
+            + (f", fixed x_avg {d.x_avg}" if d.x_avg is not None else "") + ")")
         norm = ("not recorded" if self.norm_mean is None else
                 f"mean {list(self.norm_mean)}, std {list(self.norm_std or ())}")
         lines = [f"input:            {self.in_chans} channel(s), {self.img_size}×{self.img_size} px",
                  f"amplitude scale:  {'not recorded' if self.amplitude_scale is None else self.amplitude_scale}",
                  f"DRAE:             {drae}"]
-        if self.log_transform:
-            lines.append(f"log transform:    s = {self.log_transform}")
-        return lines + [f"per-image std.:   {'yes' if self.per_image_norm else 'no'}", f"normalisation:    {norm}"]
+        if self.options.log_transform:
+            lines.append(f"log transform:    s = {self.options.log_transform}")
+        return lines + [f"per-image std.:   {'yes' if self.options.per_image_norm else 'no'}",
+                        f"normalisation:    {norm}"]
 
 
 def check_name(name: str) -> str:
     """A Model-Hub name becomes a file name: letters, digits, '.', '_', '+', '-' only, so it stays in its folder."""
     if not _NAME.fullmatch(name) or ".." in name:
-        raise DataError(None, f"invalid Model-Hub name {name!r}: use letters, digits, '.', '_', '+' and '-' only")
+        raise WeightsError(None, f"invalid Model-Hub name {name!r}: use letters, digits, '.', '_', '+' and '-' only")
     return name
 
 
@@ -138,7 +167,7 @@ def read_manifest(path: str | Path) -> dict[str, dict]:
         entries = json.loads(path.read_text())["weights"]
         return {e["name"]: e for e in entries}
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise DataError(path, f"not a Model-Hub manifest ({exc})") from None
+        raise WeightsError(path, f"not a Model-Hub manifest ({exc})") from None
 
 
 def load_manifest() -> dict[str, dict]:
@@ -170,7 +199,7 @@ def sha256(path: str | Path) -> str:
 def verify_sha256(path: str | Path, expected: str) -> None:
     actual = sha256(path)
     if actual != expected:
-        raise DataError(path, f"sha256 mismatch: expected {expected}, got {actual} (corrupt or tampered file)")
+        raise WeightsError(path, f"sha256 mismatch: expected {expected}, got {actual} (corrupt or tampered file)")
 
 
 def how_to_obtain(e: dict) -> str:
@@ -185,12 +214,12 @@ def resolve(name: str, weights_dir: str | Path | None = None) -> Path:
     """The verified local file of Model-Hub entry `name`."""
     known = load_manifest()
     if name not in known:
-        raise DataError(None, f"{name!r} is neither a weights file nor a Model-Hub name "
+        raise WeightsError(None, f"{name!r} is neither a weights file nor a Model-Hub name "
                               f"(known: {', '.join(sorted(known)) or 'none'})")
     e = known[name]
     file = check_name(e["file"])
     if not e.get("sha256"):
-        raise DataError(None, f"Model-Hub weights {name!r} have no sha256 yet, so no file is trusted under that name: "
+        raise WeightsError(None, f"Model-Hub weights {name!r} have no sha256 yet, so no file is trusted under that name: "
                               f"{how_to_obtain(e)}; for a file you already trust: `python -m sarhub.hub register "
                               f"--name {name} --file <file>.safetensors`")
     for folder in search_dirs(weights_dir):
@@ -199,7 +228,7 @@ def resolve(name: str, weights_dir: str | Path | None = None) -> Path:
             verify_sha256(path, e["sha256"])
             return path
     places = ", ".join(str(d) for d in search_dirs(weights_dir))
-    raise DataError(None, f"weights {name!r} not found: put {file} in one of: {places} — or pass --weights-dir / "
+    raise WeightsError(None, f"weights {name!r} not found: put {file} in one of: {places} — or set weights_dir (--weights-dir) / "
                           f"set SARHUB_WEIGHTS ({how_to_obtain(e)})")
 
 
@@ -222,7 +251,7 @@ def read_metadata(path: str | Path) -> dict[str, str]:
         with safe_open(str(path), framework="pt") as handle:
             return handle.metadata() or {}
     except Exception as exc:
-        raise DataError(path, f"not a valid safetensors file ({exc})") from exc
+        raise WeightsError(path, f"not a valid safetensors file ({exc})") from exc
 
 
 def entry_from_metadata(meta: Mapping[str, str]) -> dict[str, Any]:
@@ -233,14 +262,11 @@ def entry_from_metadata(meta: Mapping[str, str]) -> dict[str, Any]:
 
 def save_backbone(state: dict[str, torch.Tensor], path: str | Path, entry_fields: dict[str, Any]) -> str:
     """Write tensors as safetensors (atomically) with the entry and its input contract as metadata; return sha256."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
     meta = {k: v if k in _TEXT_FIELDS else json.dumps(v) for k, v in entry_fields.items() if v is not None}
-    save_file(state, str(tmp), metadata=meta)
-    os.replace(tmp, path)
+    data = save(state, metadata=meta)
+    atomic_write(path, data)
     return sha256(path)
 
 
@@ -253,10 +279,7 @@ def register(new: dict, manifest: str | Path | None = None) -> None:
     text = json.dumps({"weights": sorted(entries.values(), key=lambda e: e["name"])}, indent=1)
     # number lists on one line: [0.0, 2.0], not one value per line
     text = re.sub(r"\[\s+([^\[\]{}\"]*?)\s+\]", lambda m: f"[{', '.join(v.strip() for v in m[1].split(','))}]", text)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, text + "\n")
 
 
 def markdown_table() -> str:
@@ -281,7 +304,7 @@ def show(name: str) -> str:
     else:
         e = entry(name)
         if e is None:
-            raise DataError(None, f"no Model-Hub entry {name!r}; `python -m sarhub.hub list` prints them")
+            raise WeightsError(None, f"no Model-Hub entry {name!r}; `python -m sarhub.hub list` prints them")
     lines = [f"{e['name']}: {e.get('architecture')} pre-trained on {e.get('pretraining')}, "
              f"{e.get('num_classes')} classes" + (f", {e['score']} {e.get('metric', '')}" if e.get('score') else "")]
     if "sha256" in e or "file" in e:
@@ -294,10 +317,17 @@ def show(name: str) -> str:
         lines.append("input:            not recorded")
     lines.append(f"use:              model = sarhub.create_model(\"{e.get('architecture')}\", weights=\"{e['name']}\", "
                  "num_classes=N); preprocess = model.input_contract.preprocess()")
+    if e.get("input") and e.get("file"):
+        contract = InputContract.from_dict(e["input"], name)
+        lines.append(f"timm:             timm.create_model(\"{e.get('architecture')}\", pretrained=True, in_chans="
+                     f"{contract.in_chans}, num_classes=0, pretrained_cfg_overlay=dict(file=\"<path of "
+                     f"{e['file']}>\"))")
+        lines.append(f"timm cfg:         {json.dumps(contract.pretrained_cfg())}")
     return "\n".join(lines)
 
 
 if __name__ == "__main__":  # python -m sarhub.hub: the commands live with the model code they need
+    from sarhub.cli import run_main
     from sarhub.hub_tools import main
 
-    main()
+    run_main(main)

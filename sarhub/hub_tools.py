@@ -2,9 +2,9 @@
 release, register a trusted file, and the `python -m sarhub.hub` command line (see `sarhub.hub`)."""
 from __future__ import annotations
 
-import argparse
+import json
 import shutil
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -12,21 +12,26 @@ import torch
 from torch import nn
 
 from sarhub.authors_checkpoints import authors_layout
-from sarhub.backbones import classifier_prefix, create_model, load_weights, read_state_dict, resolve_name
-from sarhub.checkpoints import load_checkpoint
-from sarhub.errors import DataError
+from sarhub.backbones import BACKBONES, classifier_prefix, create_model, load_weights, read_state_dict, resolve_name
+from sarhub.checkpoints import atomic_write, load_checkpoint, write_text_atomic
+from sarhub.cli import parse_command, run_main
+from sarhub.config import option
+from sarhub.errors import ConfigError, WeightsError
 from sarhub.hub import (
+    PACKAGED_MANIFEST,
     InputContract,
     check_name,
     default_weights_dir,
     entry,
     markdown_table,
+    read_manifest,
     register,
     save_backbone,
     sha256,
     show,
-    user_dir,
+    user_manifest_path,
 )
+from sarhub.preprocess import InputOptions
 from sarhub.ssl.mae import ENCODERS, GradientMAE
 
 
@@ -38,9 +43,14 @@ def backbone_state(model: nn.Module, keep_classifier: bool = False) -> dict[str,
 
 
 def _publish(tensors: dict[str, torch.Tensor], fields: dict[str, Any], out_dir: str | Path | None,
-             manifest: str | Path | None) -> dict:
-    """Write `<name>.safetensors` inside `out_dir` and register its entry with sha256 and size."""
+             manifest: str | Path | None, replace: bool = False) -> dict:
+    """Write `<name>.safetensors` inside `out_dir` and register its entry with sha256 and size. A name that exists
+    (in the manifest written or the packaged one) is refused unless `replace`: nothing is overwritten unasked."""
     name = check_name(fields["name"])
+    taken = name in read_manifest(PACKAGED_MANIFEST) or name in read_manifest(manifest or user_manifest_path())
+    if taken and not replace:
+        raise ConfigError("name", f"Model-Hub entry {name!r} exists already; choose another name, or replace it "
+                                  "(--replace)")
     path = Path(out_dir or default_weights_dir()) / f"{name}.safetensors"
     fields = {**fields, "file": path.name}
     digest = save_backbone(tensors, path, {k: v for k, v in fields.items() if k not in ("sha256", "size")})
@@ -52,12 +62,15 @@ def _publish(tensors: dict[str, torch.Tensor], fields: dict[str, Any], out_dir: 
 def export_checkpoint(checkpoint: str | Path, name: str, out_dir: str | Path | None = None,
                       score: float | None = None, metric: str = "top1 (%)", manifest: str | Path | None = None,
                       keep_classifier: bool = False, amplitude_scale: float | str | None = None,
-                      pretraining: str | None = None) -> dict:
+                      pretraining: str | None = None, replace: bool = False, half: bool = False,
+                      hf: str | Path | None = None) -> dict:
     """Turn one of our training checkpoints into a backbone-only safetensors file plus its manifest entry, the
     input contract filled from the run's saved arguments.
 
     A classification run exports its backbone (classifier removed unless `keep_classifier`); a
-    self_supervised/pretrain_mim.py run exports its ViT encoder (no MAE decoder) as a 1-channel timm ViT.
+    self_supervised/pretrain_mim.py run exports its ViT encoder (no MAE decoder) as a 1-channel timm ViT; a
+    joint-embedding run (self_supervised/pretrain_ssl.py) its ResNet backbone. `half` stores float16 tensors;
+    `hf` also writes the timm / Hugging Face Hub folder of the same weights.
     """
     check_name(name)
     state = load_checkpoint(checkpoint)
@@ -71,14 +84,50 @@ def export_checkpoint(checkpoint: str | Path, name: str, out_dir: str | Path | N
     fields = {"name": name, **meta, "score": score, "metric": metric,
               "source": f"sarhub {what} run {Path(checkpoint).parent.name} (epoch {state.get('epoch')}), "
                         f"exported from {Path(checkpoint).name}"}
-    return _publish(tensors, fields, out_dir, manifest)
+    if half:
+        tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
+    new = _publish(tensors, fields, out_dir, manifest, replace)
+    if hf is not None:
+        write_timm_folder(hf, tensors, new, keep_classifier)
+    return new
+
+
+def timm_config(e: Mapping[str, Any], with_classifier: bool = False) -> dict[str, Any]:
+    """An entry as timm's Hugging Face `config.json`: architecture, class count, input channels, the standard
+    `pretrained_cfg` fields and, under "sarhub_input", the whole input contract (DRAE, per-image standardisation)
+    that timm's own data config cannot express (`sarhub.hub.InputContract.from_dict` reads it back)."""
+    contract = _entry_contract(e)
+    arch = e["architecture"]
+    timm_name = BACKBONES[resolve_name(arch)].timm_name if arch in BACKBONES or _known(arch) else arch
+    num_classes = int(e.get("num_classes") or 0) if with_classifier else 0
+    return {"architecture": timm_name, "num_classes": num_classes, "model_args": {"in_chans": contract.in_chans},
+            "pretrained_cfg": contract.pretrained_cfg(num_classes), "sarhub_input": contract.as_dict()}
+
+
+def _known(arch: str) -> bool:
+    try:
+        resolve_name(arch)
+        return True
+    except ValueError:
+        return False
+
+
+def write_timm_folder(folder: str | Path, tensors: dict[str, torch.Tensor], e: Mapping[str, Any],
+                      with_classifier: bool = False) -> None:
+    """`config.json` + `model.safetensors`: `timm.create_model("local-dir:FOLDER", pretrained=True)` builds the
+    network sarhub.create_model builds from the entry (the same folder uploaded loads with "hf-hub:")."""
+    from safetensors.torch import save
+
+    folder = Path(folder)
+    atomic_write(folder / "model.safetensors", save({k: v.contiguous() for k, v in tensors.items()}))
+    write_text_atomic(folder / "config.json", json.dumps(timm_config(e, with_classifier), indent=1) + "\n")
 
 
 def _classifier_backbone(state: dict, checkpoint: str | Path, keep_classifier: bool,
                          amplitude_scale: float | str | None):
     args = state.get("args") or {}
     if "model" not in args or "num_classes" not in args:
-        raise DataError(checkpoint, "has no training arguments (model, num_classes): not a sarhub checkpoint")
+        raise WeightsError(checkpoint, "has no training arguments (model, num_classes): not a sarhub checkpoint")
     contract = InputContract.from_run(args, amplitude_scale)
     model = create_model(args["model"], num_classes=args["num_classes"], in_chans=contract.in_chans,
                          img_size=contract.img_size)
@@ -93,7 +142,8 @@ def _mim_encoder(state: dict, amplitude_scale: float | str | None):
     model = GradientMAE(args["encoder"], args["img_size"], args["patch_size"], args["decoder_dim"],
                         args["decoder_depth"], mask_ratio=args["mask_ratio"])
     model.load_state_dict(state["model"])
-    contract = InputContract(in_chans=1, img_size=args["img_size"], amplitude_scale=amplitude_scale)
+    contract = InputContract(in_chans=1, options=InputOptions(img_size=args["img_size"]),
+                             amplitude_scale=amplitude_scale)
     meta = {"architecture": ENCODERS.get(args["encoder"], args["encoder"]), "patch_size": args["patch_size"],
             "pretraining": f"gradient-feature MIM, {args.get('pool_tiles', '?')} unlabelled tiles", "num_classes": 0,
             "input": contract.as_dict()}
@@ -101,7 +151,8 @@ def _mim_encoder(state: dict, amplitude_scale: float | str | None):
 
 
 def convert_authors(source: str | Path, name: str, arch: str | None = None, out_dir: str | Path | None = None,
-                    manifest: str | Path | None = None, keep_classifier: bool = False) -> tuple[dict, Any]:
+                    manifest: str | Path | None = None, keep_classifier: bool = False,
+                    replace: bool = False) -> tuple[dict, Any]:
     """The authors' released checkpoint → a verified 1-channel safetensors backbone registered under `name`.
 
     Every tensor is renamed by name and must find its place (an incomplete match fails); the entry keeps the
@@ -111,10 +162,10 @@ def convert_authors(source: str | Path, name: str, arch: str | None = None, out_
     state = read_state_dict(source)
     arch = resolve_name(arch) if arch else authors_layout(state)
     if arch is None:
-        raise DataError(source, "is in none of the authors' eight layouts; name the architecture with --arch")
+        raise WeightsError(source, "is in none of the authors' eight layouts; name the architecture (arch, --arch)")
     matrices = [v for v in state.values() if v.ndim == 2 and v.is_floating_point()]
     if not matrices:
-        raise DataError(source, "has no classifier matrix: not one of the authors' classification checkpoints")
+        raise WeightsError(source, "has no classifier matrix: not one of the authors' classification checkpoints")
     known = entry(name) or {}
     contract = _entry_contract(known)
     model = create_model(arch, num_classes=int(matrices[-1].shape[0]), in_chans=contract.in_chans,
@@ -123,13 +174,15 @@ def convert_authors(source: str | Path, name: str, arch: str | None = None, out_
     fields = {**known, "name": name, "architecture": arch, "pretraining": known.get("pretraining", "unknown"),
               "num_classes": int(matrices[-1].shape[0]), "input": contract.as_dict(),
               "source": f"authors' release ({Path(source).name}), converted by python -m sarhub.hub convert"}
-    return _publish(backbone_state(model, keep_classifier), fields, out_dir, manifest), report
+    known_name = name in read_manifest(PACKAGED_MANIFEST) and not known.get("sha256")
+    return _publish(backbone_state(model, keep_classifier), fields, out_dir, manifest,
+                    replace or known_name), report  # filling a packaged entry's sha256 is what convert is for
 
 
 def _entry_contract(e: Mapping[str, Any]) -> InputContract:
     """An entry's input contract; without one, the paper's 1-channel 128 px input and nothing else is known."""
     return InputContract.from_dict(e["input"], f"entry {e.get('name')}") if e.get("input") else \
-        InputContract(in_chans=1, img_size=128)
+        InputContract(in_chans=1, options=InputOptions())
 
 
 def register_file(name: str, file: str | Path, manifest: str | Path | None = None,
@@ -138,10 +191,10 @@ def register_file(name: str, file: str | Path, manifest: str | Path | None = Non
     weights folder under the entry's file name and its sha256 recorded."""
     e = entry(name)
     if e is None:
-        raise DataError(None, f"no Model-Hub entry {name!r} (export or convert creates new ones)")
+        raise WeightsError(None, f"no Model-Hub entry {name!r} (export or convert creates new ones)")
     file = Path(file)
     if file.suffix != ".safetensors":
-        raise DataError(file, f"not a safetensors file; convert the authors' checkpoint instead: python -m sarhub.hub "
+        raise WeightsError(file, f"not a safetensors file; convert the authors' checkpoint instead: python -m sarhub.hub "
                               f"convert --source {file} --arch {e['architecture']} --name {name}")
     try:
         arch = resolve_name(e["architecture"])
@@ -159,65 +212,95 @@ def register_file(name: str, file: str | Path, manifest: str | Path | None = Non
     return {**new, "path": str(target)}
 
 
-def _scalar(text: str) -> float | str:
+@dataclass
+class ListCommand:
+    """print the weights table (Markdown)"""
+
+
+@dataclass
+class ShowCommand:
+    """one entry (or .safetensors file), the input contract of its network and its timm pretrained_cfg"""
+
+    name: str | None = option(None, "a Model-Hub name or a .safetensors file", required=True, positional=True)
+
+
+@dataclass
+class PublishOptions:
+    """Where a new weights file and its manifest entry go."""
+
+    out_dir: str | None = option(None, "folder for the file (default: $SARHUB_WEIGHTS or ~/.cache/sarhub/weights)")
+    manifest: str | None = option(None, "manifest to write (default: the user's, $SARHUB_MANIFEST or "
+                                        "~/.cache/sarhub/manifest.json; sarhub/hub_manifest.json ships with the "
+                                        "package)")
+    replace: bool = option(False, "replace an entry of the same name (else refused), a packaged one included")
+
+
+@dataclass
+class ConvertCommand(PublishOptions):
+    """convert one of the authors' released checkpoints and register it"""
+
+    source: str | None = option(None, "the authors' .pth (flat, 'module.' prefix or {'model': ...})", required=True)
+    name: str | None = option(None, "Model-Hub name, e.g. senet50-tsx", required=True)
+    arch: str | None = option(None, "backbone (default: recognised from the checkpoint's keys)")
+    keep_classifier: bool = option(False, "keep the classifier tensors")
+
+
+@dataclass
+class ExportCommand(PublishOptions):
+    """export a training checkpoint as backbone safetensors + manifest entry (and a timm/Hugging Face folder)"""
+
+    checkpoint: str | None = option(None, "a checkpoint of a classification or MIM pre-training run", required=True)
+    name: str | None = option(None, "Model-Hub name, e.g. resnet18-tsxslc", required=True)
+    score: float | None = option(None, "its score (e.g. the transfer benchmark's, or top-1 on its own test set)")
+    metric: str = option("top1 (%)", "what the score is")
+    pretraining: str | None = option(None, "pre-training set shown in the table (default: the run's dataset)")
+    amplitude_scale: str | None = option(None, "how raw amplitude became the 0–1 input: a divisor (e.g. 65535) or "
+                                               "a description")
+    keep_classifier: bool = option(False, "keep the classifier tensors")
+    half: bool = option(False, "store the tensors in float16 (half the file; loads into float32 models)")
+    hf: str | None = option(None, "also write the folder timm reads from the Hugging Face Hub (config.json + "
+                                  "model.safetensors): timm.create_model('local-dir:DIR', pretrained=True)")
+
+
+@dataclass
+class RegisterCommand(PublishOptions):
+    """trust a .safetensors file as an existing entry (copies it, records its sha256)"""
+
+    name: str | None = option(None, "the entry", required=True)
+    file: str | None = option(None, "the .safetensors file", required=True)
+
+
+COMMANDS = {"list": ListCommand, "show": ShowCommand, "convert": ConvertCommand, "export": ExportCommand,
+            "register": RegisterCommand}
+
+
+def _scalar(text: str | None) -> float | str | None:
     try:
-        return float(text)
+        return None if text is None else float(text)
     except ValueError:
         return text
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m sarhub.hub", description="SAR-HUB Model-Hub")
-    sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="print the weights table (Markdown)")
-    s = sub.add_parser("show", help="one entry (or .safetensors file) and the input contract of its network")
-    s.add_argument("name")
-    c = sub.add_parser("convert", help="convert one of the authors' released checkpoints and register it")
-    c.add_argument("--source", required=True, help="the authors' .pth (flat, 'module.' prefix or {'model': ...})")
-    c.add_argument("--name", required=True, help="Model-Hub name, e.g. senet50-tsx")
-    c.add_argument("--arch", default=None, help="backbone (default: recognised from the checkpoint's keys)")
-    e = sub.add_parser("export", help="export a training checkpoint as backbone safetensors + manifest entry")
-    e.add_argument("--checkpoint", required=True)
-    e.add_argument("--name", required=True, help="e.g. resnet50-tsx")
-    e.add_argument("--score", type=float, default=None, help="its test score on the pre-training set")
-    e.add_argument("--metric", default="top1 (%)")
-    e.add_argument("--pretraining", default=None, help="pre-training set shown in the table (default: the run's dataset)")
-    e.add_argument("--amplitude-scale", type=_scalar, default=None,
-                   help="how raw amplitude became the 0–1 input: a divisor (e.g. 65535) or a description")
-    r = sub.add_parser("register", help="trust a .safetensors file as an existing entry (copies it, records sha256)")
-    r.add_argument("--name", required=True)
-    r.add_argument("--file", required=True)
-    for s_ in (c, e, r):
-        s_.add_argument("--out-dir", "--weights-dir", dest="out_dir", default=None,
-                        help=f"folder for the file (default: $SARHUB_WEIGHTS or {user_dir() / 'weights'})")
-        s_.add_argument("--manifest", default=None,
-                        help="manifest to write (default: the user's, $SARHUB_MANIFEST or "
-                             f"{user_dir() / 'manifest.json'}; sarhub/hub_manifest.json publishes with the package)")
-    for s_ in (c, e):
-        s_.add_argument("--keep-classifier", action="store_true")
-    args = p.parse_args(argv)
-    try:
-        if args.command == "list":
-            print(markdown_table())
-        elif args.command == "show":
-            print(show(args.name))
-        elif args.command == "convert":
-            new, _ = convert_authors(args.source, args.name, args.arch, args.out_dir, args.manifest,
-                                     args.keep_classifier)  # the load report went to stderr
-            print(f"wrote {new['path']} (sha256 {new['sha256']}) and registered {new['name']}")
-        elif args.command == "export":
-            new = export_checkpoint(args.checkpoint, args.name, args.out_dir, args.score, args.metric, args.manifest,
-                                    args.keep_classifier, args.amplitude_scale, args.pretraining)
-            print(f"exported {new['name']}: {new['path']} sha256 {new['sha256']}")
-        else:
-            new = register_file(args.name, args.file, args.manifest, args.out_dir)
-            print(f"registered {new['name']}: {new['path']} sha256 {new['sha256']}")
-    except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-
-
+    command, cfg = parse_command(COMMANDS, argv, "SAR-HUB Model-Hub", "python -m sarhub.hub")
+    if command == "list":
+        print(markdown_table())
+    elif command == "show":
+        print(show(cfg.name))
+    elif command == "convert":
+        new, _ = convert_authors(cfg.source, cfg.name, cfg.arch, cfg.out_dir, cfg.manifest, cfg.keep_classifier,
+                                 cfg.replace)  # the load report was logged
+        print(f"wrote {new['path']} (sha256 {new['sha256']}) and registered {new['name']}")
+    elif command == "export":
+        new = export_checkpoint(cfg.checkpoint, cfg.name, cfg.out_dir, cfg.score, cfg.metric, cfg.manifest,
+                                cfg.keep_classifier, _scalar(cfg.amplitude_scale), cfg.pretraining, cfg.replace,
+                                cfg.half, cfg.hf)
+        print(f"exported {new['name']}: {new['path']} sha256 {new['sha256']}"
+              + (f"; timm folder {cfg.hf}" if cfg.hf else ""))
+    else:
+        new = register_file(cfg.name, cfg.file, cfg.manifest, cfg.out_dir)
+        print(f"registered {new['name']}: {new['path']} sha256 {new['sha256']}")
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -5,10 +5,15 @@ trained it with softmax cross-entropy on the multi-hot target, which is normalis
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
+
+from sarhub.config import option
+from sarhub.errors import ConfigError
 
 
 def target_distribution(target: torch.Tensor, num_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -186,6 +191,33 @@ class DiceLoss(nn.Module):
         num = 2.0 * (prob * onehot).sum(dim=2) + self.smooth
         den = prob.pow(self.exponent).sum(dim=2) + onehot.pow(self.exponent).sum(dim=2) + self.smooth
         return (1.0 - num / den).mean()
+
+
+LOSSES = ("ce", "focal", "cbl", "minicbl", "bce", "top2", "combined")
+
+
+@dataclass
+class LossOptions:
+    """The classification loss of a run (paper §3.2, and the predecessor's combined top-2 loss)."""
+
+    name: str = option("ce", "ce, focal, cbl, minicbl (Mini-CBL), bce (multi-label), top2, combined", flag="loss",
+                       choices=LOSSES)
+    label_smoothing: float = option(0.0, "ce loss: label smoothing ε", bounds=(0.0, 1.0))
+    beta: float | None = option(None, "class-balance β (None: the loss's own, Mini-CBL 0.995, CBL 0.9999)",
+                                bounds=(0.0, 1.0))
+    global_batch_counts: bool = option(False, "Mini-CBL under DDP: all-reduce the in-batch class counts")
+    top2_lambda: float = option(0.2, "combined loss: weight λ of the top-2 term", bounds=(0.0, None))
+    top2_tau: float = option(1.0, "top-2 smooth SVM temperature τ", positive=True)
+
+    def __post_init__(self) -> None:
+        if self.label_smoothing and self.name != "ce":
+            raise ConfigError("label_smoothing", f"is implemented for the ce loss only, not {self.name!r}")
+
+    def build(self, num_classes: int, class_counts: list[int] | None = None) -> nn.Module:
+        """The loss module of these options for a training set's classes."""
+        return build_classification_loss(self.name, num_classes, class_counts, self.beta,
+                                         global_counts=self.global_batch_counts, top2_lambda=self.top2_lambda,
+                                         top2_tau=self.top2_tau, label_smoothing=self.label_smoothing)
 
 
 def build_classification_loss(

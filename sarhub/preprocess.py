@@ -1,13 +1,15 @@
 """The on-device batch preprocessing of classifiers (γ test → DRAE or log transform → per-image standardisation →
-mean/std), and rebuilding it from a run's saved arguments. Pure tensors: no model code, no I/O."""
+mean/std), and the input options it is built from. Pure tensors: no model code, no I/O."""
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Sequence
 
 import torch
 from torch import nn
 
+from sarhub.config import IMG_SIZE, group, option
 from sarhub.drae import DRAE, DRAEConfig, gamma_transform
 
 
@@ -50,21 +52,17 @@ class Preprocess(nn.Module):
         return (self.enhance(x) - self.mean) / self.std
 
 
-def drae_config(run: Mapping) -> DRAEConfig:
-    """The DRAE setting of a run, from its arguments (a training namespace's vars or a checkpoint's saved args)."""
-    method = "none" if run.get("no_drae") else run.get("drae_method", "none")
-    return DRAEConfig(method, tuple(run.get("drae_range", (0.0, 0.0))), run.get("drae_test", 0.0),
-                      run.get("drae_xavg"))
+@dataclass
+class InputOptions:
+    """What a classifier's input is: its size, the DRAE or log compression, and per-image standardisation. The
+    options of every classification run, and (with the measured mean/std) a Model-Hub input contract."""
 
+    img_size: int = option(IMG_SIZE, "input side in pixels (images are resized to it)", bounds=(16, 4096))
+    drae: DRAEConfig = group(DRAEConfig)
+    log_transform: float = option(0.0, "predecessor's log(1+s·x) compression, s (0: off)", bounds=(0.0, None))
+    per_image_norm: bool = option(False, "standardise every image (zero mean, unit variance) after DRAE, before "
+                                         "the dataset mean/std")
 
-def model_input_size(run: Mapping) -> int:
-    """Side of the images a classifier checkpoint's model saw: its random/centre window when it trained on one
-    (target_recognition --random-crop), else its resize size."""
-    return run.get("input_size", run.get("img_size", 128))
-
-
-def preprocess_from_run(run: Mapping) -> Preprocess:
-    """The test-time preprocessing a classifier checkpoint was trained with, rebuilt from its saved arguments, so
-    test.py, the CAM maps and the KP explainer feed the model exactly what training fed it."""
-    return Preprocess(drae_config(run), run["norm_mean"], run["norm_std"], run.get("log_transform", 0.0),
-                      run.get("per_image_norm", False)).eval()
+    def preprocess(self, mean: Sequence[float], std: Sequence[float]) -> Preprocess:
+        """The batch preprocessing of these options with a dataset's mean/std."""
+        return Preprocess(self.drae, mean, std, self.log_transform, self.per_image_norm)

@@ -8,12 +8,12 @@ AdamW (β 0.9/0.95, wd 0.05, no decay on norms/biases), lr = blr·batch·world/2
 iteration. Writes the engine's checkpoints and `encoder.safetensors` (the ViT encoder alone) for fine-tuning.
 The pipeline: sarhub.pipelines.mim.pretrain.
 """
-from sarhub.cli import run_main
+from sarhub.cli import parse_config, run_main
 from sarhub.pipelines import mim
 
 
 def main(argv=None) -> None:
-    mim.pretrain(mim.parse(argv, __doc__.splitlines()[0]))
+    mim.pretrain(parse_config(mim.MIMConfig, argv, __doc__.splitlines()[0]))
 
 
 if __name__ == "__main__":

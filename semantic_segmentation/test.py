@@ -12,16 +12,12 @@ R differs from CPA, which is the target recall); target-only precision and recal
 real data set goes to figures/ (--figures), a simulator run's beside its checkpoint.
 The pipeline: sarhub.pipelines.segmentation.test.
 """
-from pathlib import Path
-
-from sarhub.cli import run_main
+from sarhub.cli import parse_config, run_main
 from sarhub.pipelines import segmentation
-
-HERE = Path(__file__).resolve().parent
 
 
 def main(argv=None) -> None:
-    segmentation.test(*segmentation.parse_test(argv, HERE / "results", __doc__.splitlines()[0]), HERE / "figures")
+    segmentation.test(parse_config(segmentation.SegmentationTestConfig, argv, __doc__.splitlines()[0]))
 
 
 if __name__ == "__main__":

@@ -5,16 +5,12 @@ and a Table-6 row (backbone, pre-training source, setting, accuracy) appended to
 
 The pipeline: sarhub.pipelines.targets.test.
 """
-from pathlib import Path
-
-from sarhub.cli import run_main
+from sarhub.cli import parse_config, run_main
 from sarhub.pipelines import targets
-
-HERE = Path(__file__).resolve().parent
 
 
 def main(argv=None) -> None:
-    targets.test(targets.parse_test(argv, HERE / "results", __doc__.splitlines()[0]))
+    targets.test(parse_config(targets.TargetTestConfig, argv, __doc__.splitlines()[0]))
 
 
 if __name__ == "__main__":

@@ -4,22 +4,18 @@
     torchrun --nproc_per_node 2 train.py --dataset opensarship --scale medium --data-root /data/OpenSARShip --model swin_t
     python train.py                           # embedded default: simulated MSTAR-format chips, short CPU run
 
-Recipe (Table 4, configs/<dataset>.yaml): CNNs SGD lr 0.01, Nesterov momentum 0.9, wd 1e-4; Swin AdamW lr 5e-4,
+Recipe (Table 4, sarhub/recipes/targets/<dataset>.yaml): CNNs SGD lr 0.01, Nesterov momentum 0.9, wd 1e-4; Swin AdamW lr 5e-4,
 wd 1e-4; StepLR ×0.5 every 100 epochs; batch 32; no augmentation; 500 epochs; all parameters train. The test set is
 scored every epoch and logged as `test_top1` (the authors reported the maximum of that curve); the headline is the
 last epoch's test accuracy, and the best-on-test figure is reported separately, labelled as the paper's protocol.
-Without --data-root, configs/simulator.yaml applies. The pipeline: sarhub.pipelines.targets.
+Without --data-root, sarhub/recipes/targets/simulator.yaml applies. The pipeline: sarhub.pipelines.targets.
 """
-from pathlib import Path
-
-from sarhub.cli import run_main
+from sarhub.cli import parse_config, run_main
 from sarhub.pipelines import targets
-
-HERE = Path(__file__).resolve().parent
 
 
 def main(argv=None) -> None:
-    targets.train(targets.parse(argv, HERE / "configs", __doc__.splitlines()[0]))
+    targets.train(parse_config(targets.TargetConfig, argv, __doc__.splitlines()[0]))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Shared fixtures: the real SAR sample data folder (skipped cleanly when absent) and single-threaded torch."""
+"""Shared fixtures: the real SAR sample data folder (skipped cleanly when absent), a seeded torch, and a user home
+without Model-Hub registrations."""
 from __future__ import annotations
 
 import os
@@ -27,3 +28,12 @@ def shared_data() -> Path:
 def _deterministic_torch():
     torch.manual_seed(0)
     yield
+
+
+@pytest.fixture
+def user_home(tmp_path, monkeypatch):
+    """A user with no registrations of their own: manifest and cache inside tmp_path."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SARHUB_MANIFEST", str(tmp_path / "manifest.json"))
+    monkeypatch.delenv("SARHUB_WEIGHTS", raising=False)
+    return tmp_path

@@ -13,7 +13,7 @@ import torchvision
 from sarhub import create_model, hub, hub_tools
 from sarhub.authors_checkpoints import AUTHORS_NAMES, SWIN_BUFFERS, authors_layout
 from sarhub.backbones import load_weights
-from sarhub.errors import DataError
+from sarhub.errors import WeightsError
 
 ARCHS = {name: arch for arch, name in AUTHORS_NAMES.items()}
 # a few renamings each layout must make (timm key <- authors' key), checked through the tensors' values
@@ -119,13 +119,13 @@ def test_authors_mobilenetv3_reproduces_their_logits(mobilenet_io, tmp_path, mon
     assert report.gaps == [] and new["sha256"] == hub.sha256(tmp_path / "mobilenetv3-tsx.safetensors")
     by_name = create_model("mobilenetv3", num_classes=32, weights="mobilenetv3-tsx", weights_dir=tmp_path).eval()
     assert _close(by_name(io["input_gray"]), io["logits"])
-    assert by_name.input_contract.drae_method == "rd"  # the packaged TSX entry's contract travelled along
+    assert by_name.input_contract.drae.method == "rd"  # the packaged TSX entry's contract travelled along
 
 
 @torch.no_grad()
 def test_timm_mobilenetv3_is_another_network_and_refuses_the_authors_weights(mobilenet_io):
     path, io = mobilenet_io
-    with pytest.raises(DataError, match=r"authors' MobileV3 network, not mobilenetv3_small_100.*--arch mobilenetv3"):
+    with pytest.raises(WeightsError, match=r"authors' MobileV3 network, not mobilenetv3_small_100.*--arch mobilenetv3"):
         create_model("mobilenetv3_small_100", num_classes=32, weights=str(path))
     timm_order = create_model("mobilenetv3_small_100", num_classes=32, weights=str(path), allow_partial=True).eval()
     assert not _close(timm_order(io["input_gray"]), io["logits"])  # SE after the activation: not their network
@@ -205,7 +205,7 @@ def test_old_torchvision_densenet_keys_convert_to_identical_outputs(tmp_path):
 def test_authors_checkpoint_of_another_network_is_refused_with_the_convert_command(layouts, tmp_path):
     path = tmp_path / "SENet50_BEN.pth"
     torch.save(labelled_state(layouts["SENet50"]), path)
-    with pytest.raises(DataError) as err:
+    with pytest.raises(WeightsError) as err:
         create_model("resnet50", weights=str(path))
     assert str(path) in str(err.value)
     assert f"python -m sarhub.hub convert --source {path} --arch senet50 --name senet50-ben" in str(err.value)

@@ -13,8 +13,7 @@ import torchvision
 from safetensors.torch import save_file
 
 from sarhub.backbones import PAPER_BACKBONES, FeatureBackbone, create_backbone, create_model, load_weights, resolve_name
-from sarhub.cli import common_parser
-from sarhub.errors import DataError
+from sarhub.errors import WeightsError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -63,10 +62,10 @@ def test_features_only_loads_classifier_checkpoint_and_skips_other_head(tmp_path
 
 def test_mismatched_architecture_fails_loudly(tmp_path):
     save_file(create_model("densenet121").state_dict(), str(tmp_path / "dense.safetensors"))
-    with pytest.raises(DataError, match="holds a densenet121 network, not resnet50"):
+    with pytest.raises(WeightsError, match="holds a densenet121 network, not resnet50"):
         create_model("resnet50", weights=str(tmp_path / "dense.safetensors"))
     save_file(create_model("mobilenetv3").state_dict(), str(tmp_path / "mnv3.safetensors"))
-    with pytest.raises(DataError, match=r"dense\.safetensors: does not fit.*missing \(conv1\.weight, bn1\.weight"):
+    with pytest.raises(WeightsError, match=r"dense\.safetensors: does not fit.*missing \(conv1\.weight, bn1\.weight"):
         load_weights(create_model("resnet50"), str(tmp_path / "dense.safetensors"))  # no architecture given
 
 
@@ -95,7 +94,7 @@ def test_partial_load_is_an_error_unless_allowed(tmp_path, caplog, gap):
     for build in (lambda **kw: create_model("resnet18", num_classes=4, **kw),
                   lambda **kw: create_backbone("resnet18", **kw),
                   lambda **kw: torch.hub.load(str(REPO), "resnet18", source="local", **kw)):
-        with pytest.raises(DataError) as err:
+        with pytest.raises(WeightsError) as err:
             build(weights=str(path))
         assert str(err.value).startswith(f"{path}: does not fit") and key in str(err.value)
         assert "allow_partial=True (--allow-partial)" in str(err.value)
@@ -104,13 +103,17 @@ def test_partial_load_is_an_error_unless_allowed(tmp_path, caplog, gap):
     record = caplog.records[-1]
     assert record.levelno == logging.WARNING and "PARTIAL: 1 backbone tensors not loaded" in record.getMessage()
     assert torch.equal(model.layer1[0].conv1.weight, state["layer1.0.conv1.weight"])
-    assert common_parser("x").parse_args(["--allow-partial"]).allow_partial
 
 
-def test_load_report_goes_to_stderr_at_warning(tmp_path):
-    """Without any logging configuration a complete load still says what it loaded (Python's last-resort handler)."""
+def test_a_complete_load_is_reported_at_info_and_scripts_show_it(tmp_path, caplog):
+    """A complete load is INFO (quiet in a library, shown by the scripts, whose run_main turns sarhub's INFO on); a
+    load that leaves tensors out is WARNING (see above)."""
     save_file(create_model("resnet18").state_dict(), str(tmp_path / "w.safetensors"))
-    code = f"import sarhub; sarhub.create_model('resnet18', weights=r'{tmp_path / 'w.safetensors'}')"
+    with caplog.at_level(logging.INFO, logger="sarhub.backbones"):
+        create_model("resnet18", weights=str(tmp_path / "w.safetensors"))
+    assert caplog.records[-1].levelno == logging.INFO
+    code = ("import sarhub, sarhub.cli; sarhub.cli.run_main(lambda: sarhub.create_model('resnet18', "
+            f"weights=r'{tmp_path / 'w.safetensors'}'))")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
                          env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)})
     assert "w.safetensors: 120/120 tensors matched, 0 missing" in out.stderr and not out.stdout
@@ -125,7 +128,7 @@ def test_pickled_code_is_refused(tmp_path):
     path = tmp_path / "evil.pth"
     with open(path, "wb") as f:
         pickle.dump({"model": _Exploit()}, f)
-    with pytest.raises(DataError, match="refused"):
+    with pytest.raises(WeightsError, match="refused"):
         create_model("resnet18", weights=str(path))
 
 

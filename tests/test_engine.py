@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from sarhub.callbacks import Callback, EarlyStopping, RunState
+from sarhub.callbacks import Callback, RunState
 from sarhub.checkpoints import load_checkpoint
 from sarhub.data.loader import seeded_train_loader
 from sarhub.distributed import DistEnv
@@ -84,11 +84,6 @@ def test_early_stop_ends_the_run_and_a_resume_stays_stopped(tmp_path, capsys):
     assert "early stop after epoch 4" in capsys.readouterr().out
     _, again = run(tmp_path, epochs=10, early_stop=2, resume="auto", scores=[])
     assert len(again) == 4
-
-
-def test_early_stopping_counts_ties_as_no_improvement():
-    rule = EarlyStopping(2, "miou", mode="min")
-    assert rule.stale_evaluations([{"miou": 3.0}, {"miou": 1.0}, {"loss": 0.0}, {"miou": 1.0}, {"miou": 2.0}]) == 2
 
 
 def test_callbacks_run_after_the_checkpoint_is_written(tmp_path):

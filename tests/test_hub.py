@@ -1,5 +1,5 @@
 """Model-Hub: export -> load by name (sarhub, torch.hub, a fresh clone) bit for bit with its input contract; entries
-without a sha256, tampered files, pickled code and names that would leave their folder are refused."""
+without a sha256 (until the user registers the file), tampered files and pickled code are refused."""
 import os
 import pickle
 import shutil
@@ -10,34 +10,14 @@ from pathlib import Path
 import pytest
 import tomllib
 import torch
+from helpers.hub_fixture import RUN_ARGS, write_run
 from safetensors.torch import save_file
 
 from sarhub import create_backbone, create_model, hub, hub_tools
 from sarhub.backbones import resolve_name
-from sarhub.classification import preprocess_from_run
-from sarhub.errors import DataError
+from sarhub.errors import WeightsError
 
 REPO = Path(__file__).resolve().parents[1]
-RUN_ARGS = {"model": "resnet18", "num_classes": 3, "in_chans": 1, "img_size": 40, "input_size": 32, "dataset": "TSX",
-            "drae_method": "rd", "drae_range": [3.5, 4.5], "drae_test": 4.0, "drae_xavg": 0.169,
-            "norm_mean": [0.2], "norm_std": [0.05], "per_image_norm": True, "log_transform": 0.0}
-
-
-@pytest.fixture
-def user_home(tmp_path, monkeypatch):
-    """A user with no registrations of their own: manifest and cache inside tmp_path."""
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("SARHUB_MANIFEST", str(tmp_path / "manifest.json"))
-    monkeypatch.delenv("SARHUB_WEIGHTS", raising=False)
-    return tmp_path
-
-
-def write_run(folder: Path) -> tuple[torch.nn.Module, Path]:
-    model = create_model("resnet18", num_classes=3, img_size=32).eval()
-    ckpt = folder / "run" / "checkpoint_best.pth"
-    ckpt.parent.mkdir(parents=True)
-    torch.save({"model": model.state_dict(), "epoch": 7, "args": RUN_ARGS}, ckpt)
-    return model, ckpt
 
 
 @pytest.fixture
@@ -74,7 +54,7 @@ def test_the_input_contract_travels_with_the_weights(tiny_export, capsys):
     assert create_backbone("resnet18", weights="resnet18-tiny", weights_dir=tmp / "files").input_contract == \
         model.input_contract
     x = torch.rand(2, 1, 32, 32)
-    assert torch.equal(model.input_contract.preprocess()(x), preprocess_from_run(RUN_ARGS)(x))
+    assert torch.equal(model.input_contract.preprocess()(x), hub.InputContract.from_run(RUN_ARGS).preprocess()(x))
     hub_tools.main(["show", "resnet18-tiny"])
     shown = capsys.readouterr().out
     for text in ("1 channel(s), 32×32 px", "36000.0", "rd, test value 4.0", "fixed x_avg 0.169",
@@ -90,23 +70,23 @@ def test_tampered_file_is_refused_naming_both_hashes(tiny_export):
     data = bytearray(path.read_bytes())
     data[-1] ^= 1
     path.write_bytes(bytes(data))
-    with pytest.raises(DataError) as err:
+    with pytest.raises(WeightsError) as err:
         create_model("resnet18", weights="resnet18-tiny", weights_dir=tmp / "files")
     assert entry["sha256"] in str(err.value) and hub.sha256(path) in str(err.value)
 
 
 def test_wrong_architecture_and_missing_file_are_clear(tiny_export):
     _, _, tmp = tiny_export
-    with pytest.raises(DataError, match="are for resnet18, not swin_t"):
+    with pytest.raises(WeightsError, match="are for resnet18, not swin_t"):
         create_model("swin_t", weights="resnet18-tiny", weights_dir=tmp / "files")
     (tmp / "files" / "resnet18-tiny.safetensors").unlink()
-    with pytest.raises(DataError, match="put resnet18-tiny.safetensors"):
+    with pytest.raises(WeightsError, match="put resnet18-tiny.safetensors"):
         create_model("resnet18", weights="resnet18-tiny", weights_dir=tmp / "files")
 
 
 def test_entry_without_sha256_is_refused_until_the_user_registers_the_file(user_home, capsys):
     packaged = hub.PACKAGED_MANIFEST.read_text()
-    with pytest.raises(DataError, match=r"no sha256 yet.*python -m sarhub\.hub convert --source <downloaded \.pth> "
+    with pytest.raises(WeightsError, match=r"no sha256 yet.*python -m sarhub\.hub convert --source <downloaded \.pth> "
                                         r"--arch senet50 --name senet50-tsx"):
         create_model("senet50", weights="senet50-tsx")
     # a file of the right name in a searched folder is not enough
@@ -114,7 +94,7 @@ def test_entry_without_sha256_is_refused_until_the_user_registers_the_file(user_
     folder.mkdir(parents=True)
     model = create_model("resnet18")
     save_file(model.state_dict(), str(folder / "resnet18-tsx.safetensors"))
-    with pytest.raises(DataError, match="no sha256 yet"):
+    with pytest.raises(WeightsError, match="no sha256 yet"):
         create_model("resnet18", weights="resnet18-tsx")
     elsewhere = user_home / "download" / "my_resnet18.safetensors"
     elsewhere.parent.mkdir()
@@ -123,31 +103,9 @@ def test_entry_without_sha256_is_refused_until_the_user_registers_the_file(user_
     assert "registered resnet18-tsx" in capsys.readouterr().out
     loaded = create_model("resnet18", weights="resnet18-tsx", num_classes=10)
     assert torch.equal(loaded.conv1.weight, model.conv1.weight)
-    assert loaded.input_contract.drae_method == "rd" and loaded.input_contract.norm_mean == (0.17721633016340846,)
+    assert loaded.input_contract.drae.method == "rd" and loaded.input_contract.norm_mean == (0.17721633016340846,)
     assert hub.entry("resnet18-tsx")["sha256"] == hub.sha256(elsewhere)
     assert hub.PACKAGED_MANIFEST.read_text() == packaged  # the registration is the user's, not the package's
-
-
-def test_register_refuses_pickles_and_files_that_do_not_fit(user_home, capsys):
-    torch.save(create_model("resnet18").state_dict(), user_home / "ResNet18_TSX.pth")
-    with pytest.raises(SystemExit):
-        hub_tools.main(["register", "--name", "resnet18-tsx", "--file", str(user_home / "ResNet18_TSX.pth")])
-    assert "python -m sarhub.hub convert --source" in capsys.readouterr().err
-    state = create_model("resnet18").state_dict()
-    del state["layer2.0.conv1.weight"]
-    save_file(state, str(user_home / "partial.safetensors"))
-    with pytest.raises(SystemExit):
-        hub_tools.main(["register", "--name", "resnet18-tsx", "--file", str(user_home / "partial.safetensors")])
-    assert "1 missing (layer2.0.conv1.weight)" in capsys.readouterr().err
-    assert hub.entry("resnet18-tsx")["sha256"] is None
-
-
-@pytest.mark.parametrize("name", ["../x", "a/b", "..", "/tmp/x", ""])
-def test_export_name_cannot_leave_out_dir(user_home, name):
-    _, ckpt = write_run(user_home)
-    with pytest.raises(SystemExit):
-        hub_tools.main(["export", "--checkpoint", str(ckpt), "--name", name, "--out-dir", str(user_home / "out")])
-    assert not list(user_home.rglob("*.safetensors"))
 
 
 def test_manifest_ships_as_package_data_with_complete_contracts():
@@ -159,7 +117,7 @@ def test_manifest_ships_as_package_data_with_complete_contracts():
         resolve_name(e["architecture"])
         assert hub.check_name(e["file"]) == e["file"]
         contract = hub.InputContract.from_dict(e["input"], hub.PACKAGED_MANIFEST)
-        assert contract.in_chans == 1 and contract.norm_mean and contract.drae_method in ("rd", "ptls")
+        assert contract.in_chans == 1 and contract.norm_mean and contract.drae.method in ("rd", "ptls")
 
 
 def test_committed_file_loads_on_a_fresh_clone(tmp_path):
@@ -174,7 +132,7 @@ def test_committed_file_loads_on_a_fresh_clone(tmp_path):
     subprocess.run([sys.executable, "-m", "sarhub.hub", "export", "--checkpoint", str(ckpt), "--name",
                     "resnet18-tsxslc", "--out-dir", str(clone / "weights" / "files"), "--manifest",
                     str(clone / "sarhub" / "hub_manifest.json"), "--amplitude-scale", "2000", "--pretraining",
-                    "TSX-SLC"],
+                    "TSX-SLC", "--replace"],
                    check=True, env=env, cwd=tmp_path)
     x = torch.rand(2, 1, 32, 32)
     torch.save({"x": x, "y": model.forward_head(model.forward_features(x), pre_logits=True)}, tmp_path / "io.pth")
@@ -205,7 +163,7 @@ def test_pickle_that_executes_code_is_refused(tmp_path):
     path = tmp_path / "evil.pth"
     with open(path, "wb") as f:
         pickle.dump({"state_dict": {"conv1.weight": _Exploit()}}, f)
-    with pytest.raises(DataError, match="refused"):
+    with pytest.raises(WeightsError, match="refused"):
         create_model("resnet18", weights=str(path))
     assert MARKER == []
 
@@ -217,5 +175,19 @@ def test_committed_resnet18_tsxslc_loads_by_name_with_its_contract():
     model = sarhub.create_model("resnet18", weights="resnet18-tsxslc", num_classes=10)
     contract = model.input_contract
     assert (contract.in_chans, contract.img_size, contract.amplitude_scale) == (1, 64, 65535.0)
-    assert (contract.drae_method, contract.drae_test, contract.per_image_norm) == ("rd", 4.0, False)
+    assert (contract.drae.method, contract.drae.test_value, contract.options.per_image_norm) == ("rd", 4.0, False)
     assert model(torch.zeros(2, 1, 64, 64)).shape == (2, 10)
+
+
+def test_the_shipped_tsx_slc_128_backbone_loads_with_its_contract():
+    """The issue-25 winner ships in half precision with a sha256 the loader checks and the contract it was trained
+    with (128 px, Reinhard–Devlin t = 4 on amplitude / 65535, per-image standardisation)."""
+    e = hub.entry("resnet18-tsxslc128")
+    if not (REPO / "weights" / "files" / e["file"]).is_file():
+        pytest.skip("weights/files/resnet18-tsxslc128.safetensors not in this checkout")
+    model = create_model("resnet18", weights="resnet18-tsxslc128", num_classes=0).eval()
+    contract = model.input_contract
+    assert (contract.img_size, contract.drae.method, contract.drae.test_value, contract.options.per_image_norm,
+            contract.amplitude_scale) == (128, "rd", 4.0, True, 65535.0)
+    assert e["score"] is not None and "benchmark" in e["metric"] and len(e["sha256"]) == 64
+    assert torch.isfinite(model(contract.preprocess()(torch.rand(2, 1, 128, 128)))).all()

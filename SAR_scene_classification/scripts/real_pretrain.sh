@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue-15 pre-training on the real TerraSAR-X SLC chips: Table 1's four DRAE × Mini-CBL cells (ResNet-18, 64 px,
-# configs/TSX-SLC.yaml, 40 epochs, bf16 autocast on the CPU), each scored on the carved test split with the
+# sarhub/recipes/scene/TSX-SLC.yaml, 40 epochs, bf16 autocast on the CPU), each scored on the carved test split with the
 # Table-2 γ test. Checkpoints are selected on the published val list only. Re-running resumes unfinished runs.
 #   bash scripts/real_pretrain.sh                 # all cells, seeds 0 1
 #   CELLS="drae_minicbl" SEEDS=0 bash scripts/real_pretrain.sh

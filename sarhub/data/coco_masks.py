@@ -29,10 +29,12 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from sarhub.data.detection import ImageRecord, read_coco, read_grey
+from sarhub.data.cache import DEFAULT_CACHE_BYTES, DecodedCache
+from sarhub.data.detection import ImageRecord, decode_grey, read_coco, record_image
 from sarhub.data.rasterize import rasterize
-from sarhub.data.segmentation_transforms import IGNORE_INDEX, Transform
+from sarhub.data.segmentation_transforms import Transform
 from sarhub.errors import DataError
+from sarhub.metrics.segmentation import IGNORE_INDEX
 
 
 def polygon_mask(polygons: Sequence[Sequence[float]], height: int, width: int) -> np.ndarray:
@@ -100,20 +102,28 @@ def class_mask(rec: ImageRecord) -> np.ndarray:
     return mask
 
 
+def compact_mask(mask: np.ndarray) -> np.ndarray:
+    """A class mask in uint8 when its values allow (0..254 and 255 = ignored: fewer than 255 categories), else as is."""
+    return mask.astype(np.uint8) if mask.size and 0 <= mask.min() and mask.max() <= 255 else mask
+
+
 class CocoMasks(Dataset):
     """A COCO split as semantic segmentation: items {"image": float32 1×H×W in [0, 1] (grey, as the detection
     reader reads it: R=G=B files give their one channel), "mask": int64 H×W, "path": str, "image_id": int}.
 
     Every segmentation is validated when the dataset is built (a bad polygon is one DataError naming the file and
-    the annotation id); masks are rasterised when an item is read. SSDD:
-    `CocoMasks("ssdd/annotations/train.json", "ssdd/JPEGImages")`.
+    the annotation id); masks are rasterised when an item is first read. The decoded image and its mask are kept
+    up to `cache_bytes` per process (`sarhub.data.cache`; 0: decode and rasterise on every read), shared with the
+    dataset's `subset`s. SSDD: `CocoMasks("ssdd/annotations/train.json", "ssdd/JPEGImages")`.
     """
 
-    def __init__(self, ann_file: str | Path, image_dir: str | Path, transform: Transform | None = None):
+    def __init__(self, ann_file: str | Path, image_dir: str | Path, transform: Transform | None = None,
+                 cache_bytes: int = DEFAULT_CACHE_BYTES):
         split = read_coco(ann_file, image_dir)
         self.ann_file, self.category_ids, self.records = split.ann_file, split.category_ids, split.records
         self.classes = ["background", *split.classes]
         self.transform = transform
+        self.cache = DecodedCache(cache_bytes)
         for rec in self.records:
             for segmentation, ann_id in zip(rec.segmentations, rec.ann_ids):
                 check_segmentation(segmentation, rec, ann_id)
@@ -136,11 +146,8 @@ class CocoMasks(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         rec = self.records[index]
-        image = read_grey(rec.path)
-        if tuple(image.shape[-2:]) != (rec.height, rec.width):
-            raise DataError(rec.path, f"image is {image.shape[-1]}×{image.shape[-2]} (W×H) but the annotation says "
-                                      f"{rec.width}×{rec.height}")
-        mask = torch.from_numpy(class_mask(rec))
+        array, mask = self.cache.get(rec.path, lambda: (decode_grey(rec.path), compact_mask(class_mask(rec))))
+        image, mask = record_image(rec, array), torch.from_numpy(mask.astype(np.int64))
         if self.transform is not None:
             image, mask = self.transform(image, mask)
         return {"image": image, "mask": mask, "path": str(rec.path), "image_id": rec.image_id}

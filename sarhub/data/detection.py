@@ -27,7 +27,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 from torch.utils.data import Dataset
+from torchvision import tv_tensors
+from torchvision.transforms.v2 import functional as TF
 
+from sarhub.data.cache import DEFAULT_CACHE_BYTES, DecodedCache
 from sarhub.data.imageio import IMAGE_EXTENSIONS, read_raster, to_unit_range
 from sarhub.errors import DataError
 
@@ -61,8 +64,9 @@ class CocoSplit:
     records: list[ImageRecord]
 
 
-def read_grey(path: str | Path) -> torch.Tensor:
-    """Read an image as float32 1×H×W in [0, 1]; R=G=B files give their one channel, other colour is averaged."""
+def decode_grey(path: str | Path) -> np.ndarray:
+    """An image as stored, reduced to grey H×W: R=G=B files give their one channel (uint8/uint16 kept), other colour
+    is averaged (float32 in [0, 1]). `grey_tensor` scales it; the readers cache this compact form."""
     array = read_raster(path)
     if array.ndim == 3:
         if array.shape[2] > 4:
@@ -75,15 +79,33 @@ def read_grey(path: str | Path) -> torch.Tensor:
             array = to_unit_range(array, path).mean(axis=2)
     elif array.ndim != 2:
         raise DataError(path, f"expected an H×W or H×W×C image, found shape {array.shape}")
+    return np.ascontiguousarray(array)
+
+
+def grey_tensor(array: np.ndarray, path: str | Path) -> torch.Tensor:
+    """float32 1×H×W in [0, 1] of a `decode_grey` array (a new tensor: the array is never shared)."""
     return torch.from_numpy(np.ascontiguousarray(to_unit_range(array, path)))[None]
 
 
+def read_grey(path: str | Path) -> torch.Tensor:
+    """Read an image as float32 1×H×W in [0, 1]; R=G=B files give their one channel, other colour is averaged."""
+    return grey_tensor(decode_grey(path), path)
+
+
+def record_image(rec: ImageRecord, array: np.ndarray) -> torch.Tensor:
+    """A record's decoded image as `grey_tensor`, checked against the annotation's width and height."""
+    if array.shape != (rec.height, rec.width):
+        raise DataError(rec.path, f"image is {array.shape[-1]}×{array.shape[0]} (W×H) but the annotation says "
+                                  f"{rec.width}×{rec.height}")
+    return grey_tensor(array, rec.path)
+
+
 def hflip(item: Item) -> Item:
-    """Mirror an item left–right, boxes included (x ↦ W − x)."""
-    width = item["image"].shape[-1]
-    boxes = item["boxes"].clone()
-    boxes[:, [0, 2]] = width - item["boxes"][:, [2, 0]]
-    return {**item, "image": item["image"].flip(-1), "boxes": boxes}
+    """Mirror an item left–right, boxes included (x ↦ W − x), by torchvision.transforms.v2 on tv_tensors."""
+    image = tv_tensors.Image(item["image"])
+    boxes = tv_tensors.BoundingBoxes(item["boxes"], format="XYXY", canvas_size=tuple(image.shape[-2:]))
+    return {**item, "image": TF.horizontal_flip(image).as_subclass(torch.Tensor),
+            "boxes": TF.horizontal_flip(boxes).as_subclass(torch.Tensor)}
 
 
 class RandomHorizontalFlip:
@@ -110,8 +132,9 @@ class DetectionDataset(Dataset):
     classes: list[str]  # indexed by label
     category_ids: list[Any]  # indexed by label: the annotation file's id of each class
 
-    def __init__(self, transform: Callable[[Item], Item] | None):
+    def __init__(self, transform: Callable[[Item], Item] | None, cache_bytes: int = DEFAULT_CACHE_BYTES):
         self.transform = transform
+        self.cache = DecodedCache(cache_bytes)  # each image decoded once per process (sarhub.data.cache)
 
     @property
     def num_classes(self) -> int:
@@ -122,13 +145,10 @@ class DetectionDataset(Dataset):
 
     def __getitem__(self, index: int) -> Item:
         rec = self.records[index]
-        image = read_grey(rec.path)
-        if tuple(image.shape[-2:]) != (rec.height, rec.width):
-            raise DataError(rec.path, f"image is {image.shape[-1]}×{image.shape[-2]} (W×H) but the annotation says "
-                                      f"{rec.width}×{rec.height}")
+        (array,) = self.cache.get(rec.path, lambda: (decode_grey(rec.path),))
         keep = ~rec.iscrowd
         item = {
-            "image": image,
+            "image": record_image(rec, array),
             "boxes": torch.from_numpy(rec.boxes[keep]).reshape(-1, 4),
             "labels": torch.from_numpy(rec.labels[keep]),
             "image_id": rec.image_id,
@@ -253,11 +273,12 @@ class CocoDetection(DetectionDataset):
     """A COCO-json detection split: `ann_file` (one json per split) and `image_dir` holding its `file_name`s.
 
     HRSID: `CocoDetection("HRSID/annotations/train2017.json", "HRSID/images")`; SSDD / LS-SSDD the same way.
+    Decoded images are kept up to `cache_bytes` per process (`sarhub.data.cache`; 0: decode on every read).
     """
 
     def __init__(self, ann_file: str | Path, image_dir: str | Path, transform: Callable[[Item], Item] | None = None,
-                 drop_bad_boxes: bool = False):
-        super().__init__(transform)
+                 drop_bad_boxes: bool = False, cache_bytes: int = DEFAULT_CACHE_BYTES):
+        super().__init__(transform, cache_bytes)
         self.ann_file = Path(ann_file)
         self.image_dir = Path(image_dir)
         split = read_coco(self.ann_file, self.image_dir)
@@ -286,12 +307,13 @@ class VOCDetection(DetectionDataset):
     `classes` fixes the label order (default: the sorted names of every xml in `ann_dir`, whatever the split, compared
     case-insensitively). Coordinates are used as written (the
     MMDetection v2 convention, no 1-pixel shift); `difficult` boxes are kept unless `keep_difficult=False`.
+    Decoded images are cached as in `CocoDetection`.
     """
 
     def __init__(self, ann_dir: str | Path, image_dir: str | Path, ids: Sequence[str] | str | Path | None = None,
                  classes: Sequence[str] | None = None, transform: Callable[[Item], Item] | None = None,
-                 drop_bad_boxes: bool = False, keep_difficult: bool = True):
-        super().__init__(transform)
+                 drop_bad_boxes: bool = False, keep_difficult: bool = True, cache_bytes: int = DEFAULT_CACHE_BYTES):
+        super().__init__(transform, cache_bytes)
         self.ann_dir, self.image_dir = Path(ann_dir), Path(image_dir)
         if not self.ann_dir.is_dir():
             raise DataError(self.ann_dir, "annotation folder not found")

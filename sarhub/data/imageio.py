@@ -1,4 +1,5 @@
-"""Reading SAR rasters (GeoTIFF, PNG, JPEG, BMP, .npy) into float32 arrays with errors that name the file."""
+"""Reading SAR rasters (GeoTIFF, PNG, JPEG, BMP, .npy) into float32 arrays with errors that name the file, and the
+pre-training input contract's first step: one grey channel in [0, 1] by storage format (`grey_unit`)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -62,6 +63,42 @@ def to_unit_range(array: np.ndarray, path: str | Path) -> np.ndarray:
     if lo < -1e-6 or hi > 1 + 1e-6:
         raise DataError(path, f"float values must lie in [0, 1], found [{lo:.4g}, {hi:.4g}]")
     return np.clip(array, 0.0, 1.0)
+
+
+# ITU-R BT.601 luma weights (R, G, B): what PIL's convert("L") computes (it rounds to 8 bits; `grey_unit` does not).
+BT601_LUMA = (0.299, 0.587, 0.114)
+AMPLITUDE_SCALE = 65535.0  # complex SLC: |z| / this (the 16-bit storage scale of TSX detected products)
+
+
+def grey_unit(array: np.ndarray, path: str | Path, amplitude_scale: float = AMPLITUDE_SCALE) -> np.ndarray:
+    """One grey float32 H×W image in [0, 1] from a stored raster, by its storage format:
+
+    - complex (SLC .npy): amplitude |z| / `amplitude_scale`, clipped to [0, 1];
+    - uint8 / 255, uint16 / 65535; floats must already lie in [0, 1] (the authors' .npy convention);
+    - 3 or 4 bands (RGB, RGBA; H×W×C or C×H×W): ITU-R BT.601 luma 0.299 R + 0.587 G + 0.114 B of the first three
+      (PIL's "L" rule; alpha is dropped); 1 or 2 bands (grey, grey + alpha): the first band.
+
+    Anything else (other integer types, other band counts, NaN/inf) raises DataError naming the file.
+    """
+    if np.iscomplexobj(array):
+        if array.ndim != 2:
+            raise DataError(path, f"expected an H×W complex image, got shape {array.shape}")
+        amplitude = np.abs(array).astype(np.float64)
+        check_finite(amplitude, path)
+        return np.clip(amplitude / amplitude_scale, 0.0, 1.0).astype(np.float32)
+    if array.ndim == 3:
+        if array.shape[-1] <= 4 < array.shape[0]:
+            array = np.moveaxis(array, -1, 0)
+        elif not array.shape[0] <= 4 < array.shape[-1]:
+            raise DataError(path, f"cannot tell the band axis of shape {array.shape} (expected H×W×C or C×H×W, "
+                                  "C ≤ 4)")
+        bands = to_unit_range(array, path)  # linear, so the luma of the scaled bands is the scaled luma
+        if len(bands) < 3:
+            return np.ascontiguousarray(bands[0])
+        return (BT601_LUMA[0] * bands[0] + BT601_LUMA[1] * bands[1] + BT601_LUMA[2] * bands[2]).astype(np.float32)
+    if array.ndim != 2:
+        raise DataError(path, f"expected a grey or RGB image, got shape {array.shape}")
+    return to_unit_range(array, path)
 
 
 def check_finite(array: np.ndarray, path: str | Path) -> None:

@@ -101,13 +101,31 @@ class EpochBatches(Sampler[list]):
             yield [(self.epoch, int(i)) for i in batch]
 
 
+class SeededDraws(Sampler[int]):
+    """`num_samples` indices drawn with replacement, seeded by (seed, epoch, rank): the iteration-based trainers'
+    sampler (segmentation draws a fixed number of crops per evaluation interval)."""
+
+    def __init__(self, length: int, num_samples: int, seed: int, rank: int = 0):
+        self.length, self.num_samples, self.seed, self.rank, self.epoch = length, num_samples, seed, rank, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def __iter__(self) -> Iterator[int]:
+        g = torch.Generator().manual_seed(derived_seed(self.seed, self.epoch, self.rank, -2))
+        return iter(torch.randint(self.length, (self.num_samples,), generator=g).tolist())
+
+
 def seeded_train_loader(dataset: Dataset, batch_size: int, workers: int, env: DistEnv, seed: int,
                         sampler: Sampler | None = None, batch_sampler: Sampler | None = None,
-                        drop_last: bool = True) -> tuple[DataLoader, EpochBatches]:
+                        drop_last: bool = True, collate_fn: Any = None) -> tuple[DataLoader, EpochBatches]:
     """A training loader (persistent workers) whose batches are exactly reproducible from (seed, epoch, rank);
     returns the loader and the sampler the engine calls `set_epoch` on."""
     batches = EpochBatches(len(dataset), batch_size, drop_last, seed, env.rank, sampler, batch_sampler)  # type: ignore[arg-type]
     loader = DataLoader(SeededSamples(dataset, seed, env.rank), batch_sampler=batches, num_workers=workers,
-                        pin_memory=env.device.type == "cuda", persistent_workers=workers > 0,
+                        pin_memory=env.device.type == "cuda", persistent_workers=workers > 0, collate_fn=collate_fn,
                         generator=torch.Generator().manual_seed(seed))  # base seeds: not from the global RNG
     return loader, batches

@@ -26,18 +26,14 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from sarhub.checkpoints import write_text_atomic
 from sarhub.data.imageio import IMAGE_EXTENSIONS, check_finite, minmax, read_raster, to_unit_range
-from sarhub.data.synthetic.scenes import simulated_scene_root
-from sarhub.data.tsx_slc import TSXSLCDataset, is_tsx_slc
 from sarhub.errors import DataError
 
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
 SPLIT_FRACTIONS = (0.7, 0.2, 0.1)
-
-# Number of classes of each pre-training set (paper §4.1).
-SCENE_DATASETS = {"TSX": 32, "BEN": 19, "OSU": 10}
 
 Label = int | tuple[int, ...]
 
@@ -111,10 +107,7 @@ def read_split(list_file: Path, num_classes: int, root: Path | None = None) -> l
 
 def write_split(list_file: Path, items: Sequence[tuple[str, Label]]) -> None:
     lines = [f"{rel} {label if isinstance(label, int) else ','.join(map(str, label))}" for rel, label in items]
-    list_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = list_file.with_suffix(".tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    tmp.replace(list_file)
+    write_text_atomic(list_file, "\n".join(lines) + "\n")
 
 
 def make_splits(root: Path, seed: int = 0, fractions: Sequence[float] = SPLIT_FRACTIONS,
@@ -150,11 +143,14 @@ def make_splits(root: Path, seed: int = 0, fractions: Sequence[float] = SPLIT_FR
     log.info("wrote %s splits of %s: %s", out, root, {s: len(v) for s, v in splits.items()})
 
 
-def ensure_generated_splits(split_dir: Path, root: Path, seed: int, make: Callable[[], None]) -> None:
-    """Split files this project generated into `split_dir` are tagged with the data root and seed they were drawn
-    from (`splits.json`) and redrawn when either changed, so a run folder reused for other data never reads the old
-    data's lists."""
-    tag = {"root": str(Path(root).resolve()), "seed": seed}
+def ensure_generated_splits(split_dir: Path, root: Path, seed: int, make: Callable[[], None],
+                            fractions: Sequence[float] = SPLIT_FRACTIONS) -> None:
+    """Split files this project generated into `split_dir` are tagged with the data root, seed and (when not the
+    default) fractions they were drawn from (`splits.json`) and redrawn when any changed, so a run folder reused for
+    other data never reads the old data's lists."""
+    tag: dict = {"root": str(Path(root).resolve()), "seed": seed}
+    if tuple(fractions) != SPLIT_FRACTIONS:
+        tag["fractions"] = list(fractions)
     stamp = split_dir / "splits.json"
     current = json.loads(stamp.read_text()) if stamp.is_file() else None
     if current == tag and all((split_dir / f"{s}.txt").is_file() for s in SPLITS):
@@ -188,11 +184,13 @@ class SceneDataset(Dataset):
 
     def __init__(self, root: str | Path, split: str, transform: Callable | None = None, seed: int = 0,
                  cache: bool = False, split_dir: str | Path | None = None, split_file: str | Path | None = None,
-                 classes: Sequence[str] | None = None, num_classes: int | None = None):
+                 classes: Sequence[str] | None = None, num_classes: int | None = None,
+                 fractions: Sequence[float] = SPLIT_FRACTIONS):
         """Items come from `split_file`, else `<root>/<split>.txt`, else `<split_dir>/<split>.txt` (written there,
-        seeded, when absent; `split_dir` defaults to root for library use on a folder you own, the scripts always
-        give the run folder or --split-dir). Classes: `classes` (a validation set takes the training set's), else classes.txt
-        (root, then split_dir), else `num_classes` names "0"…"N-1" (the authors' lists carry indices only)."""
+        seeded, `fractions` per class, when absent; `split_dir` defaults to root for library use on a folder you
+        own, the scripts always give the run folder or --split-dir). Classes: `classes` (a validation set takes the
+        training set's), else classes.txt (root, then split_dir), else `num_classes` names "0"…"N-1" (the authors'
+        lists carry indices only)."""
         self.root = Path(root)
         if not self.root.is_dir():
             raise DataError(self.root, "dataset folder not found")
@@ -202,8 +200,8 @@ class SceneDataset(Dataset):
         if not list_file.is_file() and split_file is None:
             split_dir = self.root if split_dir is None else split_dir
             list_file = Path(split_dir) / f"{split}.txt"
-            ensure_generated_splits(Path(split_dir), self.root, seed, lambda: make_splits(self.root, seed,
-                                                                                         out=Path(split_dir)))
+            ensure_generated_splits(Path(split_dir), self.root, seed,
+                                    lambda: make_splits(self.root, seed, fractions, out=Path(split_dir)), fractions)
         if classes is not None:
             self.classes = list(classes)
         elif (self.root / "classes.txt").is_file() or (split_dir and (Path(split_dir) / "classes.txt").is_file()) \
@@ -412,32 +410,6 @@ def make_ben_splits(root: Path, seed: int = 0, fractions: Sequence[float] = SPLI
     chunks = (patches[:n_train], patches[n_train:n_train + n_val], patches[n_train + n_val:])
     for split, chunk in zip(SPLITS, chunks):
         (out / f"{split}.txt").write_text("".join(f"{p}\n" for p in sorted(chunk)))
-
-
-def open_scene_split(dataset: str, data_root: str | None, split: str, transform: Callable | None = None,
-                     seed: int = 0, bands: Sequence[str] = ("VV",), sim_classes: int = 8, sim_per_class: int = 60,
-                     sim_size: int = 128, cache: bool = False, split_dir: str | Path | None = None,
-                     split_file: str | Path | None = None, classes: Sequence[str] | None = None) -> Dataset:
-    """One split of TSX/BEN/OSU: the authors' .npy layout, BigEarthNet-S1's original layout (detected by its
-    `*_labels_metadata.json` patch folders), the real TSX SLC chips (`sarhub.data.tsx_slc`), or — without a data
-    root — the simulator in that dataset's format. Split files missing from a data root are written into
-    `split_dir`, never into the data root; `split_file` gives the split's list (e.g. the authors' published one);
-    `classes` (the training set's) fixes the label map of a validation/test split."""
-    if data_root is None:
-        if dataset not in SCENE_DATASETS:
-            raise DataError(None, f"--dataset {dataset} needs --data-root (the simulator imitates TSX, BEN and OSU)")
-        root = simulated_scene_root(dataset, sim_classes, sim_per_class, sim_size, seed)
-        return SceneDataset(root, split, transform, seed, cache=True, split_dir=root, classes=classes)
-    root = Path(data_root)
-    if not root.is_dir():
-        raise DataError(root, "dataset folder not found")
-    if dataset == "TSX-SLC" or is_tsx_slc(root):
-        return TSXSLCDataset(root, split, transform)
-    if is_ben_original(root):
-        return BigEarthNetS1(root, split, bands=bands, transform=transform, seed=seed, split_dir=split_dir)
-    num_classes = len(BEN19_CLASSES) if dataset == "BEN" else SCENE_DATASETS.get(dataset)
-    return SceneDataset(root, split, transform, seed, cache=cache, split_dir=split_dir, split_file=split_file,
-                        classes=classes, num_classes=num_classes)
 
 
 def is_ben_original(root: Path) -> bool:

@@ -21,9 +21,9 @@ the split is seeded, written to a JSON file beside the data and reused whenever 
 """
 from __future__ import annotations
 
+import io
 import json
 import logging
-import os
 import random
 from pathlib import Path
 from typing import Any, Sequence
@@ -32,11 +32,13 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from sarhub.checkpoints import atomic_write, write_text_atomic
 from sarhub.data.georef import rasterize_geojson, read_georef
 from sarhub.data.imageio import read_raster
 from sarhub.data.radiometry import db_stretch, intensity_db, select_polarisation, to_unit
-from sarhub.data.segmentation_transforms import IGNORE_INDEX, Transform
+from sarhub.data.segmentation_transforms import Transform
 from sarhub.errors import DataError
+from sarhub.metrics.segmentation import IGNORE_INDEX
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +84,8 @@ def load_mask(path: str | Path, mask_format: str = "auto") -> np.ndarray:
         raise DataError(path, f"label values {sorted(values - {0, 1, IGNORE_INDEX})[:5]} outside {{0, 1}} "
                               f"(and {IGNORE_INDEX} = ignore)")
     if mask_format == "auto" and IGNORE_INDEX in values and 1 not in values:
-        raise DataError(path, "mask holds only 0 and 255: pass mask_format='0255' if 255 marks buildings, "
-                              "or mask_format='01' if it marks ignored pixels")
+        raise DataError(path, "mask holds only 0 and 255: set mask_format (--mask-format) to 0255 if 255 marks "
+                              "buildings, or to 01 if it marks ignored pixels")
     return array.astype(np.int64)
 
 
@@ -91,11 +93,9 @@ def write_mask(path: str | Path, mask: np.ndarray) -> None:
     """Save an H×W label array (0/1/255) as an 8-bit PNG, atomically."""
     from PIL import Image
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.png")
-    Image.fromarray(np.asarray(mask, dtype=np.uint8)).save(tmp)
-    tmp.replace(path)
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(mask, dtype=np.uint8)).save(buffer, format="PNG")
+    atomic_write(path, buffer.getbuffer())
 
 
 # --- splits -----------------------------------------------------------------------------------------------------
@@ -120,9 +120,7 @@ def split_items(stems: Sequence[str], split_file: Path, seed: int, fraction: flo
     random.Random(seed).shuffle(order)
     n_train = int(round(fraction * len(order)))
     split = {"train": sorted(order[:n_train]), "test": sorted(order[n_train:])}
-    tmp = split_file.with_name(f"{split_file.name}.{os.getpid()}.tmp")  # DDP ranks may write it together
-    tmp.write_text(json.dumps({"seed": seed, "fraction_train": fraction, **split}, indent=1) + "\n")
-    tmp.replace(split_file)
+    write_text_atomic(split_file, json.dumps({"seed": seed, "fraction_train": fraction, **split}, indent=1) + "\n")
     log.info("wrote split %s: %d train / %d test", split_file, len(split["train"]), len(split["test"]))
     return split
 

@@ -1,14 +1,17 @@
 """Joint (image, mask) transforms of segmentation training: the same geometric change applied to both, so labels stay
 on their pixels. Masks mark ignored pixels (crop padding, unlabelled regions) with IGNORE_INDEX, which losses and
-metrics skip."""
+metrics skip. The geometry runs through torchvision.transforms.v2 on tv_tensors (`Image` resized bilinearly and
+padded with 0, `Mask` by nearest neighbour and padded with IGNORE_INDEX); the mmseg draw order and the
+`cat_max_ratio` crop rule, which v2 has no transform for, stay here."""
 from __future__ import annotations
 
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
+from torchvision import tv_tensors
+from torchvision.transforms.v2 import functional as TF
 
-IGNORE_INDEX = 255
+from sarhub.metrics.segmentation import IGNORE_INDEX
 
 Transform = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
@@ -48,18 +51,19 @@ class TrainAugment:
     def __call__(self, image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h, w = mask.shape
         ratio = self._uniform(*self.ratio_range)
-        size = (max(1, int(h * ratio + 0.5)), max(1, int(w * ratio + 0.5)))
-        image = F.interpolate(image[None], size=size, mode="bilinear", align_corners=False)[0]
-        mask = F.interpolate(mask[None, None].float(), size=size, mode="nearest")[0, 0].long()
+        size = [max(1, int(h * ratio + 0.5)), max(1, int(w * ratio + 0.5))]
+        image = TF.resize(tv_tensors.Image(image), size, antialias=False)
+        mask = TF.resize(tv_tensors.Mask(mask), size)
         ch, cw = self.crop
         pad_h, pad_w = max(ch - size[0], 0), max(cw - size[1], 0)
         if pad_h or pad_w:
-            image = F.pad(image, (0, pad_w, 0, pad_h), value=0.0)
-            mask = F.pad(mask, (0, pad_w, 0, pad_h), value=IGNORE_INDEX)
+            image = TF.pad(image, [0, 0, pad_w, pad_h], fill=0.0)
+            mask = TF.pad(mask, [0, 0, pad_w, pad_h], fill=IGNORE_INDEX)
         y, x = self._crop_origin(mask, ch, cw)
-        image, mask = image[:, y:y + ch, x:x + cw], mask[y:y + ch, x:x + cw]
+        image, mask = TF.crop(image, y, x, ch, cw), TF.crop(mask, y, x, ch, cw)
         if torch.rand(()).item() < self.flip_prob:
-            image, mask = image.flip(-1), mask.flip(-1)
+            image, mask = TF.horizontal_flip(image), TF.horizontal_flip(mask)
+        image, mask = image.as_subclass(torch.Tensor), mask.as_subclass(torch.Tensor)
         if torch.rand(()).item() < 0.5:
             image = image + self._uniform(-self.brightness, self.brightness)
         if torch.rand(()).item() < 0.5:
@@ -67,7 +71,7 @@ class TrainAugment:
         return image.clamp(0.0, 1.0).contiguous(), mask.contiguous()
 
     def _crop_origin(self, mask: torch.Tensor, ch: int, cw: int) -> tuple[int, int]:
-        h, w = mask.shape
+        h, w = mask.shape[-2:]
         for _ in range(10):
             y = int(torch.randint(h - ch + 1, ()).item())
             x = int(torch.randint(w - cw + 1, ()).item())

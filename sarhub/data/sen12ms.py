@@ -28,8 +28,8 @@ from torch.utils.data import Dataset
 
 from sarhub.data.imageio import read_raster
 from sarhub.errors import DataError
+from sarhub.metrics.segmentation import IGNORE_INDEX
 
-IGNORE_INDEX = 255
 CLASSES = ("forest", "shrubland", "savanna", "grassland", "wetland", "cropland", "urban", "snow/ice", "barren",
            "water")
 S2_BANDS = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B10", "B11", "B12")
@@ -134,6 +134,10 @@ class SEN12MSDataset(Dataset):
             raise DataError(self.s1_files[index], f"its co-registered partners differ in size: {sizes}")
         return sample
 
+    def patch_keys(self) -> list[str]:
+        """One string per patch (its S1 file) naming it in caches."""
+        return [str(f.resolve()) for f in self.s1_files]
+
     def optical_rgb(self, index: int) -> np.ndarray:
         """H×W×3 float in [0, 1] (B4, B3, B2 stretched by 0..3000 reflectance): what the super-pixels are cut on."""
         s2 = self.read(index, "s2").astype(np.float32)
@@ -141,8 +145,9 @@ class SEN12MSDataset(Dataset):
         return np.clip(np.nan_to_num(rgb) / 3000.0, 0.0, 1.0)
 
 
-def split_files(files: Sequence[Path], test_fraction: float, seed: int = 0) -> tuple[list[Path], list[Path]]:
-    """Seeded random split of patch files into (train, test); test gets round(fraction · N), at least 1."""
+def split_files(files: Sequence, test_fraction: float, seed: int = 0) -> tuple[list, list]:
+    """Seeded random split of patch files (or fragment names) into (train, test); test gets round(fraction · N),
+    at least 1."""
     files = sorted(files)
     order = np.random.default_rng(seed).permutation(len(files))
     n_test = max(1, int(round(test_fraction * len(files))))

@@ -19,12 +19,13 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
+from sarhub.config import option
 from sarhub.data.imageio import IMAGE_EXTENSIONS, check_finite, read_raster
-from sarhub.data.labels import SingleLabelItems
-from sarhub.errors import DataError
+from sarhub.data.labels import LabelledImages
+from sarhub.data.synthetic.targets import simulated_mstar_root
+from sarhub.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +172,7 @@ def make_subset(items: Sequence[tuple[str, int]], fraction: float, seed: int = 0
 
 # --- datasets --------------------------------------------------------------------------------------------------------
 
-class ChipDataset(SingleLabelItems, Dataset):
+class ChipDataset(LabelledImages):
     """Shared machinery: (path, label) items decoded once into memory, resized, as {"image", "label", "path"}."""
 
     def __init__(self, root: Path, items: list[tuple[str, int]], classes: Sequence[str], image_size: int,
@@ -180,7 +181,7 @@ class ChipDataset(SingleLabelItems, Dataset):
             raise DataError(root, "no chips found")
         self.root, self.items, self.classes = root, items, list(classes)
         self.image_size, self.transform = image_size, transform
-        self._cache: dict[int, torch.Tensor] = {}
+        self._cache: dict[str, torch.Tensor] = {}  # by chip path, so views with other items share it safely
 
     def decode(self, path: Path) -> np.ndarray:
         raise NotImplementedError
@@ -189,13 +190,13 @@ class ChipDataset(SingleLabelItems, Dataset):
         return len(self.items)
 
     def __getitem__(self, index: int) -> dict:
-        if index not in self._cache:
-            path = self.root / self.items[index][0]
-            self._cache[index] = resize(torch.from_numpy(self.decode(path))[None], self.image_size)
-        image = self._cache[index]
+        rel, label = self.items[index]
+        if rel not in self._cache:
+            self._cache[rel] = resize(torch.from_numpy(self.decode(self.root / rel))[None], self.image_size)
+        image = self._cache[rel]
         if self.transform is not None:
             image = self.transform(image)
-        return {"image": image, "label": self.items[index][1], "path": str(self.root / self.items[index][0])}
+        return {"image": image, "label": label, "path": str(self.root / rel)}
 
 
 def translation_windows(window: int | None) -> tuple[Callable | None, Callable | None]:
@@ -226,7 +227,7 @@ def find_split_folder(root: Path, split: str) -> Path:
         return candidates[0]
     if candidates:
         names = ", ".join(p.name for p in candidates)
-        raise DataError(root, f"several {split} folders ({names}): choose one with --{split}-dir")
+        raise DataError(root, f"several {split} folders ({names}): choose one with {split}_dir (--{split}-dir)")
     raise DataError(root / split, "MSTAR folder not found")
 
 
@@ -411,3 +412,162 @@ class FUSARShipDataset(ChipDataset):
             array = array[..., 0]
         check_finite(array, path)
         return magnitude_to_unit(array)
+
+
+# --- the registry: dataset name -> reader ---------------------------------------------------------------------------
+
+VAL_SEED = 0  # validation splits are carved with one fixed seed: every run seed and fraction is scored on the same
+
+
+class TargetReader(LabelledImages):
+    """What target recognition asks of a reader class besides being a `LabelledImages`: a split opened from the
+    data options (`open_split`: "train", "val" or "test") and its column of Table 6 (`setting`). Adding a dataset is
+    one such class and one entry in `TARGET_DATASETS`."""
+
+    @classmethod
+    def open_split(cls, data: TargetData, split: str, image_size: int, out: Path, seed: int,
+                   classes: Sequence[str] | None = None) -> TargetReader:
+        raise NotImplementedError
+
+    @classmethod
+    def setting(cls, data: TargetData) -> str:
+        raise NotImplementedError
+
+
+def validation_items(items: Sequence[tuple[str, int]], fraction: float, seed: int = VAL_SEED
+                     ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """(train, val): a seeded `fraction` of every class held out (one chip at least, for classes of two or more)."""
+    by_class: dict[int, list] = defaultdict(list)
+    for item in items:
+        by_class[item[1]].append(item)
+    rng = random.Random(seed)
+    train, val = [], []
+    for label in sorted(by_class):
+        group = sorted(by_class[label])
+        rng.shuffle(group)
+        n_val = max(1, int(round(fraction * len(group)))) if len(group) > 1 else 0
+        val += group[:n_val]
+        train += group[n_val:]
+    return sorted(train), sorted(val)
+
+
+def carve(items: list[tuple[str, int]], data: TargetData, split: str) -> list[tuple[str, int]]:
+    """The items of `split` ("train" or "val") from a training set's items, by `data.val_fraction`."""
+    if not data.val_fraction:
+        if split == "val":
+            raise ConfigError("val_fraction", "a validation split needs val_fraction > 0")
+        return items
+    train, val = validation_items(items, data.val_fraction)
+    return val if split == "val" else train
+
+
+def cached_list(path: Path, make: Callable[[], list[tuple[str, int]]]) -> list[tuple[str, int]]:
+    """A list file's items, written by `make()` the first time (so a resumed run reads the same subset)."""
+    if not path.is_file():
+        write_list_file(path, make())
+    return read_list_file(path)
+
+
+class MSTARChips(MSTARDataset, TargetReader):
+    """MSTAR opened from the data options: the validation split (fixed seed) and the per-class training subset
+    (`fraction`, seeded by the run, written to the split folder) carved from training, the translation windows."""
+
+    @classmethod
+    def open_split(cls, data: TargetData, split: str, image_size: int, out: Path, seed: int,
+                   classes: Sequence[str] | None = None) -> MSTARChips:
+        root = data.root
+        if root is None and not data.train_dir:
+            root = str(simulated_mstar_root(data.sim_per_class, data.sim_per_class, seed=0))
+        size = image_size if image_size != data.crop else None
+        train_tf, test_tf = translation_windows(data.random_crop)
+        if split == "test":
+            where = (data.test_dir, None) if data.test_dir else (root, "test")
+            return cls(*where, data.crop, size, transform=test_tf, classes=classes)
+        where = (data.train_dir, None) if data.train_dir else (root, "train")
+        chips = cls(*where, data.crop, size, transform=train_tf if split == "train" else test_tf, classes=classes)
+        items = carve(chips.items, data, split)
+        if split == "train" and data.fraction < 1.0:
+            tag = f"_val{data.val_fraction:g}" if data.val_fraction else ""
+            path = Path(data.split_dir or out) / f"mstar_train_{int(round(data.fraction * 100))}pct_seed{seed}{tag}.txt"
+            items = cached_list(path, lambda: make_subset(items, data.fraction, seed))
+        chips.items = items
+        return chips
+
+    @classmethod
+    def setting(cls, data: TargetData) -> str:
+        folder = Path(data.test_dir).name if data.test_dir else "test"
+        return f"mstar-{int(round(data.fraction * 100))}" + ("" if folder.lower() == "test" else f"-{folder}")
+
+
+class OpenSARShipChips(OpenSARShipDataset, TargetReader):
+    """OpenSARShip opened from the data options (its seeded 1:1 split per class, validation carved from train)."""
+
+    @classmethod
+    def open_split(cls, data: TargetData, split: str, image_size: int, out: Path, seed: int,
+                   classes: Sequence[str] | None = None) -> OpenSARShipChips:
+        chips = cls(data.root, "test" if split == "test" else "train", scale=data.scale, source=data.oss_source,
+                    classes=classes, image_size=image_size, seed=seed, split_dir=data.split_dir or out)
+        if split != "test":
+            chips.items = carve(chips.items, data, split)
+        return chips
+
+    @classmethod
+    def setting(cls, data: TargetData) -> str:
+        return f"oss-{data.scale}"
+
+
+class FUSARShipChips(FUSARShipDataset, TargetReader):
+    """FUSAR-Ship opened from the data options (its seeded 8:2 split per class, validation carved from train)."""
+
+    @classmethod
+    def open_split(cls, data: TargetData, split: str, image_size: int, out: Path, seed: int,
+                   classes: Sequence[str] | None = None) -> FUSARShipChips:
+        chips = cls(data.root, "test" if split == "test" else "train", image_size=image_size, seed=seed,
+                    split_dir=data.split_dir or out)
+        if split != "test":
+            chips.items = carve(chips.items, data, split)
+        return chips
+
+    @classmethod
+    def setting(cls, data: TargetData) -> str:
+        return "fusar"
+
+
+TARGET_DATASETS: dict[str, type[TargetReader]] = {"mstar": MSTARChips, "opensarship": OpenSARShipChips,
+                                                  "fusar": FUSARShipChips}
+
+
+# --- options -----------------------------------------------------------------------------------------------------
+
+@dataclass
+class TargetData:
+    """Where the target chips come from and how they are cut: the data options of target recognition."""
+
+    dataset: str = option("mstar", "mstar (any MSTAR-layout train/test pair), opensarship or fusar",
+                          choices=tuple(TARGET_DATASETS))
+    root: str | None = option(None, "dataset folder; None: the built-in SAR simulator (MSTAR-format chips)",
+                              flag="data_root")
+    train_dir: str | None = option(None, "MSTAR training class folders (instead of <data-root>/train)")
+    test_dir: str | None = option(None, "MSTAR test class folders (instead of <data-root>/test, TEST_30…)")
+    fraction: float = option(1.0, "MSTAR training fraction per class (0.1, 0.3, 1)", bounds=(1e-9, 1.0))
+    crop: int = option(128, "MSTAR centre crop before anything else (chip size gives the class away)",
+                       bounds=(16, 4096))
+    random_crop: int | None = option(None, "MSTAR translation augmentation: train on a random C×C window of each "
+                                           "(resized) chip, test on the centre window (A-ConvNet: 88 of 128); no "
+                                           "flips, which would mirror the radar shadow. The paper used none",
+                                     metavar="C", bounds=(1, 4096))
+    scale: str = option("large", "OpenSARShip chip scale (the paper trains small at 32 px, medium at 96, large at "
+                                 "128: set img_size to match)", choices=("small", "medium", "large"))
+    oss_source: str = option("uint8", "OpenSARShip chips: uint8 (Patch_Uint8), cal (σ0) or patch (raw)",
+                             choices=("uint8", "cal", "patch"))
+    split_dir: str | None = option(None, "where split/subset lists are written (None: the run folder)")
+    val_fraction: float = option(0.0, "hold out this seeded share of every training class as the validation split "
+                                      "(0: none); with it, the test set is not read", bounds=(0.0, 0.9))
+    sim_per_class: int = option(40, "simulated chips per class and split", bounds=(1, None))
+
+    def __post_init__(self) -> None:
+        if self.dataset != "mstar" and (self.train_dir or self.test_dir):
+            raise ConfigError("train_dir", f"train_dir/test_dir are MSTAR folders, not {self.dataset}'s")
+        if self.dataset != "mstar" and self.root is None:
+            raise ConfigError("data_root", f"{self.dataset} needs its data folder (the simulator writes MSTAR "
+                                           "chips only)")

@@ -23,13 +23,12 @@ from typing import Callable
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
-from sarhub.data.labels import SingleLabelItems
+from sarhub.data.imageio import AMPLITUDE_SCALE
+from sarhub.data.labels import LabelledImages
 from sarhub.errors import DataError
 
 TRAIN_LIST, VAL_LIST, LABEL_MAP = "slc_train_3.txt", "slc_val_3.txt", "slc_catename2label_cate8.txt"
-AMPLITUDE_SCALE = 65535.0  # the 16-bit storage scale of TSX detected products
 TEST_FRACTION = 0.1  # of each class of the published training list, held out as the test split
 
 
@@ -107,7 +106,26 @@ def carve_test(items: list[tuple[str, int]], fraction: float, seed: int) -> tupl
     return sorted(train), sorted(test)
 
 
-class TSXSLCDataset(SingleLabelItems, Dataset):
+def split_items(root: Path, split: str, classes: list[str], split_seed: int = 0,
+                test_fraction: float = TEST_FRACTION) -> list[tuple[str, int]]:
+    """(path relative to slc_data/, label) of one split: val is the published val list; train and test are carved
+    from the published training list (`carve_test`), so the test chips never reach training or pre-training."""
+    if split not in ("train", "val", "test"):
+        raise ValueError("split must be train, val or test")
+    index = {name: i for i, name in enumerate(classes)}
+    list_file = root / (VAL_LIST if split == "val" else TRAIN_LIST)
+    items = []
+    for rel, name in read_csv_rows(list_file, ("path", "catename")):
+        if name not in index:
+            raise DataError(list_file, f"class {name!r} is not in {LABEL_MAP}")
+        items.append((rel, index[name]))
+    if split == "val":
+        return items
+    train, test = carve_test(items, test_fraction, split_seed)
+    return train if split == "train" else test
+
+
+class TSXSLCDataset(LabelledImages):
     """One split (train / val / test) of the TSX SLC chips; items {"image", "label", "path"}, decoded once into
     memory (2550 chips of 64×64 take 42 MB)."""
 
@@ -116,20 +134,8 @@ class TSXSLCDataset(SingleLabelItems, Dataset):
         self.root = Path(root)
         if not is_tsx_slc(self.root):
             raise DataError(self.root, f"not the TSX SLC layout (needs {LABEL_MAP} and slc_data/)")
-        if split not in ("train", "val", "test"):
-            raise ValueError("split must be train, val or test")
         self.classes = read_label_map(self.root)
-        index = {name: i for i, name in enumerate(self.classes)}
-        list_file = self.root / (VAL_LIST if split == "val" else TRAIN_LIST)
-        items = []
-        for rel, name in read_csv_rows(list_file, ("path", "catename")):
-            if name not in index:
-                raise DataError(list_file, f"class {name!r} is not in {LABEL_MAP}")
-            items.append((rel, index[name]))
-        if split != "val":
-            train, test = carve_test(items, test_fraction, split_seed)
-            items = train if split == "train" else test
-        self.items = items
+        self.items = items = split_items(self.root, split, self.classes, split_seed, test_fraction)
         self.transform = transform
         self.amplitude_scale = amplitude_scale
         self.images = torch.from_numpy(np.stack([read_amplitude(self.root / "slc_data" / rel, amplitude_scale)

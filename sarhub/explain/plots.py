@@ -1,17 +1,14 @@
-"""The paper's explaining figures as PNG (matplotlib, Agg): CAM panels (Figure 7), explainer loss curves (Figure 8),
+"""The paper's explaining figures as PNG (matplotlib; the scripts choose the Agg backend): CAM panels (Figure 7), explainer loss curves (Figure 8),
 KP counts over fine-tuning checkpoints (Figure 9), counts vs b with trend lines (Figure 10), KP maps (Figure 11)."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Sequence
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from sarhub.explain.kp import trend_slope  # noqa: E402
+from sarhub.explain.kp import trend_slope
 
 
 def _save(fig, path: Path) -> None:

@@ -58,24 +58,28 @@ def superpixel_pairs(pix1: torch.Tensor, pix2: torch.Tensor, seg1: torch.Tensor,
     return m1[both], m2[both]
 
 
-def fusion_objective(out1: dict, out2: dict, seg1: torch.Tensor, seg2: torch.Tensor, max_superpixels: int = 256,
-                     **hcl: float) -> tuple[torch.Tensor, dict[str, float]]:
+def fusion_objective(out1: dict, out2: dict, seg1: torch.Tensor | None, seg2: torch.Tensor | None,
+                     max_superpixels: int = 256, superpixel: bool = True, **hcl: float
+                     ) -> tuple[torch.Tensor, dict[str, float]]:
     """Sum of the HCL terms of one strategy, from the model outputs of two augmented views and their super-pixels.
 
     view terms: image-level and super-pixel-level HCL between the two views, for every branch ("main" for early and
     intermediate fusion and the baselines, "sar" and "optical" for late fusion); cross-modal terms, within each
     view: intermediate fusion compares the SAR and optical encoders' pooled features, late fusion compares the two
-    networks at image and at super-pixel level.
+    networks at image and at super-pixel level. superpixel=False keeps the image-level terms only (the
+    image-level contrastive baseline; the super-pixel maps are then not needed).
     """
     terms: dict[str, torch.Tensor] = {}
     for branch in out1["pixel"]:
         terms[f"image_{branch}"] = hcl_loss(out1["image"][branch], out2["image"][branch], **hcl)
+        if not superpixel:
+            continue
         a, b = superpixel_pairs(out1["pixel"][branch], out2["pixel"][branch], seg1, seg2, max_superpixels)
         terms[f"superpixel_{branch}"] = hcl_loss(a, b, **hcl)
     if "sar" in out1["image"] and "optical" in out1["image"]:
         for v, (out, seg) in enumerate(((out1, seg1), (out2, seg2)), start=1):
             terms[f"cross_image_v{v}"] = hcl_loss(out["image"]["sar"], out["image"]["optical"], **hcl)
-            if "sar" in out["pixel"]:
+            if superpixel and "sar" in out["pixel"]:
                 a, b = superpixel_pairs(out["pixel"]["sar"], out["pixel"]["optical"], seg, seg, max_superpixels)
                 terms[f"cross_superpixel_v{v}"] = hcl_loss(a, b, **hcl)
     total = torch.stack(list(terms.values())).sum()

@@ -1,13 +1,19 @@
 """ResUNets for SAR–optical fusion under the three strategies, plus single-sensor baselines.
 
-    early         one ResUNet on the 6-channel stack (S1 VV/VH + S2 B2/B3/B4/B8)
+    early         one ResUNet on the stacked channels (SEN12MS: S1 VV/VH + S2 B2/B3/B4/B8; real pairs: VH + RGB)
     intermediate  a SAR encoder and an optical encoder fused (concat + 1×1 conv) at every skip level, one decoder
     late          two complete ResUNets, one per sensor; their decoder features are concatenated for evaluation
     sar, optical  one ResUNet on one sensor (the baselines)
 
 Every model returns, per branch, a pooled image-level embedding (projection MLP on the deepest encoder map) and a
 full-resolution pixel embedding (1×1 projection of the decoder output); `features` gives the frozen per-pixel
-features that the linear evaluation and the unsupervised segmentation read.
+features that the linear evaluation and the unsupervised segmentation read. The input band counts are arguments
+(SEN12MS: 2 SAR and 4 optical bands; the real fragment pairs: 1 and 3).
+
+`modal_embeddings` gives what cross-modal retrieval needs: a SAR-branch and an optical-branch embedding in the space
+the contrastive loss aligns them in, where the strategy has one (intermediate: the two encoders' image-level
+projections; late: the two networks' image-level and pixel-level projections; early and the single-sensor
+baselines have no such pair).
 """
 from __future__ import annotations
 
@@ -95,22 +101,23 @@ class ResUNet(nn.Module):
 class FusionNet(nn.Module):
     """forward(s1, s2) → {"image": {branch: B×dim}, "pixel": {branch: B×dim×H×W}}; features(s1, s2) → B×C×H×W."""
 
-    def __init__(self, strategy: str, widths: Sequence[int] = (32, 64, 128, 256), dim: int = 128):
+    def __init__(self, strategy: str, widths: Sequence[int] = (32, 64, 128, 256), dim: int = 128,
+                 sar_channels: int = SAR_CHANNELS, optical_channels: int = OPTICAL_CHANNELS):
         super().__init__()
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
         self.strategy, self.widths = strategy, tuple(widths)
         if strategy == "early":
-            self.net = ResUNet(SAR_CHANNELS + OPTICAL_CHANNELS, widths, dim)
+            self.net = ResUNet(sar_channels + optical_channels, widths, dim)
         elif strategy == "sar":
-            self.net = ResUNet(SAR_CHANNELS, widths, dim)
+            self.net = ResUNet(sar_channels, widths, dim)
         elif strategy == "optical":
-            self.net = ResUNet(OPTICAL_CHANNELS, widths, dim)
+            self.net = ResUNet(optical_channels, widths, dim)
         elif strategy == "late":
-            self.sar, self.optical = ResUNet(SAR_CHANNELS, widths, dim), ResUNet(OPTICAL_CHANNELS, widths, dim)
+            self.sar, self.optical = ResUNet(sar_channels, widths, dim), ResUNet(optical_channels, widths, dim)
         else:
-            self.sar_encoder = Encoder(SAR_CHANNELS, widths)
-            self.optical_encoder = Encoder(OPTICAL_CHANNELS, widths)
+            self.sar_encoder = Encoder(sar_channels, widths)
+            self.optical_encoder = Encoder(optical_channels, widths)
             self.fuse = nn.ModuleList([nn.Sequential(nn.Conv2d(2 * w, w, 1, bias=False), nn.BatchNorm2d(w),
                                                      nn.ReLU(inplace=True)) for w in widths])
             self.decoder = Decoder(widths)
@@ -153,6 +160,25 @@ class FusionNet(nn.Module):
         if self.strategy == "late":
             return torch.cat([self.sar(s1)[1], self.optical(s2)[1]], dim=1)
         return self.decoder(self._intermediate(s1, s2)[2])
+
+    def sar_features(self, s1: torch.Tensor) -> torch.Tensor | None:
+        """Per-pixel features computed from the SAR image alone: the SAR-only network's, or late fusion's SAR
+        decoder (trained against the optical network); None for strategies that need the optical input."""
+        if self.strategy == "sar":
+            return self.net(s1)[1]
+        return self.sar(s1)[1] if self.strategy == "late" else None
+
+    def modal_embeddings(self, s1: torch.Tensor, s2: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """{"image": (SAR B×dim, optical B×dim), "pixel": (SAR B×dim×H×W, optical B×dim×H×W)}: each modality
+        embedded by its own branch, in the space the cross-modal contrastive terms align. Intermediate fusion has
+        only the image level (one shared decoder); early fusion and the single-sensor baselines have neither."""
+        if self.strategy == "late":
+            out = self.forward(s1, s2)
+            return {level: (out[level]["sar"], out[level]["optical"]) for level in ("image", "pixel")}
+        if self.strategy == "intermediate":
+            sar, opt = self.sar_encoder(s1), self.optical_encoder(s2)
+            return {"image": (self.sar_image(sar[-1].mean(dim=(2, 3))), self.optical_image(opt[-1].mean(dim=(2, 3))))}
+        return {}
 
     def _intermediate(self, s1: torch.Tensor, s2: torch.Tensor):
         """Intermediate fusion: (SAR levels, optical levels, fused levels), fused = 1×1 conv of the concatenation."""

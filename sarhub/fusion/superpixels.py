@@ -6,6 +6,7 @@ in one .npy file under the cache folder, keyed by the patch paths and the segmen
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from pathlib import Path
 from typing import Callable, Sequence
@@ -13,6 +14,8 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 from tqdm import tqdm
+
+from sarhub.checkpoints import atomic_write
 
 
 def felzenszwalb_map(rgb: np.ndarray, scale: float = 40.0, sigma: float = 0.8, min_size: int = 20) -> np.ndarray:
@@ -31,10 +34,9 @@ def superpixel_maps(keys: Sequence[str], rgb_of: Callable[[int], np.ndarray], ca
         return np.load(path, allow_pickle=False)
     maps = np.stack([felzenszwalb_map(rgb_of(i), scale, sigma, min_size)
                      for i in tqdm(range(len(keys)), desc="super-pixels", leave=False)])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npy")
-    np.save(tmp, maps)
-    tmp.replace(path)
+    buffer = io.BytesIO()
+    np.save(buffer, maps)
+    atomic_write(path, buffer.getbuffer())
     return maps
 
 

@@ -15,6 +15,7 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm import tqdm
 
 from sarhub.fusion.losses import hcl_loss
 
@@ -54,6 +55,27 @@ class GumbelVQ(nn.Module):
         total = contrast + codebook + diversity * div
         return total, {"contrast": float(contrast.detach()), "codebook": float(codebook.detach()),
                        "diversity": float(div.detach())}
+
+
+def train_vq(rows: torch.Tensor, k: int, steps: int = 1000, lr: float = 1e-3, pixels_per_step: int = 512,
+             diversity: float = 1.0, seed: int = 0, device: torch.device | str = "cpu") -> GumbelVQ:
+    """A K-codeword GumbelVQ trained on frozen N×C pixel feature rows (kept on the CPU, `pixels_per_step` random
+    rows per AdamW step; `seed` draws the rows, the global torch RNG the initial weights); returned in eval mode."""
+    vq = GumbelVQ(rows.shape[1], k).to(device)
+    opt = torch.optim.AdamW(vq.parameters(), lr=lr)
+    g = torch.Generator().manual_seed(seed)
+    for _ in tqdm(range(steps), desc="VQ steps", leave=False):
+        pick = torch.randint(len(rows), (pixels_per_step,), generator=g)
+        loss, _ = vq.loss(rows[pick].to(device), diversity)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return vq.eval()
+
+
+def sample_rows(rows: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
+    """At most `n` rows drawn without replacement (seeded)."""
+    return rows[torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))[:n]]
 
 
 def kmeans(x: torch.Tensor, k: int, iters: int = 50, seed: int = 0, restarts: int = 5) -> torch.Tensor:

@@ -18,7 +18,7 @@ from typing import Callable
 import torch
 import torch.distributed as dist
 
-IGNORE_INDEX = 255
+IGNORE_INDEX = 255  # the label of pixels no score or loss counts (unlabelled, padding): the one definition
 BUILDING = 1
 TABLE8_COLUMNS = ("cpa_building", "miou", "mean_precision", "mean_recall")
 
@@ -126,3 +126,16 @@ def hungarian_mapping(mat: torch.Tensor) -> torch.Tensor:
     lookup = torch.as_tensor(counts.argmax(axis=1), dtype=torch.long)
     lookup[torch.as_tensor(rows, dtype=torch.long)] = torch.as_tensor(cols, dtype=torch.long)
     return lookup
+
+
+def contingency(a: torch.Tensor, b: torch.Tensor, ka: int, kb: int) -> torch.Tensor:
+    """ka×kb pixel counts of (label in `a`, label in `b`) over two label maps of the same shape."""
+    index = a.flatten().long().cpu() * kb + b.flatten().long().cpu()
+    return torch.bincount(index, minlength=ka * kb).reshape(ka, kb)
+
+
+def matched_agreement(counts: torch.Tensor) -> float:
+    """Pixel agreement (%) of two K-cluster maps after the one-to-one cluster matching that maximises it
+    (Hungarian, on their K×K contingency table): 100 when one map is a relabelling of the other."""
+    lookup = hungarian_mapping(counts)
+    return float(counts[torch.arange(len(lookup)), lookup].sum()) / max(int(counts.sum()), 1) * 100

@@ -2,8 +2,8 @@
 the per-image mean histograms of real storage formats before and after DRAE."""
 from __future__ import annotations
 
-import argparse
 import csv
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -11,12 +11,15 @@ import torch
 from torch.utils.data import DataLoader, Subset
 
 from sarhub.classification import build_transform
+from sarhub.config import IMG_SIZE, option
 from sarhub.data.imageio import read_raster
-from sarhub.data.scene import BigEarthNetS1, open_scene_split
+from sarhub.data.scene import BigEarthNetS1
+from sarhub.data.scene_sets import SceneData
+from sarhub.data.shared import shared_data_root
 from sarhub.data.targets import MSTARDataset, scan_opensarship
 from sarhub.data.tsx_slc import TSXSLCDataset
 from sarhub.drae import PAPER_DRAE, calibrate, image_means
-from sarhub.errors import DataError
+from sarhub.errors import ConfigError, DataError
 
 GRIDS = {"rd": [round(v, 2) for v in np.arange(1.0, 8.01, 0.25)], "ptls": [round(v, 2) for v in np.arange(0, 5.01, 0.25)]}
 
@@ -29,9 +32,6 @@ def gap(means: dict[str, np.ndarray]) -> float:
 def histograms(panels: list[tuple[dict[str, np.ndarray], str]], path: Path, bins: int, ylabel: str,
                figsize: tuple[float, float], sharey: bool) -> None:
     """One panel per (values by dataset, title): overlaid histograms of per-image means on [0, 1]."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(panels), figsize=figsize, sharey=sharey)
@@ -48,32 +48,41 @@ def histograms(panels: list[tuple[dict[str, np.ndarray], str]], path: Path, bins
     print(f"saved {path}")
 
 
-def calibration_parser(description: str = "Calibrate DRAE's parameter ranges") -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=description)
-    for name in ("tsx", "ben", "osu"):
-        p.add_argument(f"--{name}", default=None, help=f"{name.upper()} root (default: simulated)")
-    p.add_argument("--max-images", type=int, default=300)
-    p.add_argument("--img-size", type=int, default=128)
-    p.add_argument("--lam", type=float, default=0.1)
-    p.add_argument("--reference", default="test",
-                   help="target brightness: 'test' (mean over datasets after DRR at the test values), 'pooled' "
-                        "(mean over datasets before DRR), or a number")
-    p.add_argument("--output", default="runs/drae_calibration")
-    return p
+@dataclass
+class CalibrationConfig:
+    """Calibrate DRAE's parameter ranges on the three storage formats (paper Eq. 1–2)."""
+
+    tsx: str | None = option(None, "TSX root (default: simulated)")
+    ben: str | None = option(None, "BEN root (default: simulated)")
+    osu: str | None = option(None, "OSU root (default: simulated)")
+    max_images: int = option(300, "images per dataset, seeded", bounds=(1, None))
+    img_size: int = option(IMG_SIZE, "images are resized to this side", bounds=(16, 4096))
+    lam: float = option(0.1, "λ: admissible relative distance to the reference brightness", positive=True)
+    reference: str = option("test", "target brightness: test (mean over datasets after DRR at the test values), "
+                                    "pooled (mean over datasets before DRR), or a number")
+    output: str = option("runs/drae_calibration", "folder of the histogram figure")
+
+    def __post_init__(self) -> None:
+        if self.reference not in ("test", "pooled"):
+            try:
+                float(self.reference)
+            except ValueError:
+                raise ConfigError("reference", f"{self.reference!r}: test, pooled or a number") from None
 
 
-def scene_batches(name: str, root: str | None, max_images: int, img_size: int) -> list[torch.Tensor]:
-    ds = open_scene_split(name, root, "train", build_transform(img_size, train=False))
+def scene_batches(name: str, root: str | None, max_images: int, img_size: int, out: Path) -> list[torch.Tensor]:
+    ds = SceneData(dataset=name, root=root).open_split("train", build_transform(img_size, train=False), out, 0)
     idx = torch.randperm(len(ds), generator=torch.Generator().manual_seed(0))[:max_images].tolist()
     return [b["image"][:, :1] for b in DataLoader(Subset(ds, idx), batch_size=64)]
 
 
-def calibration(args: argparse.Namespace) -> dict:
+def calibration(args: CalibrationConfig) -> dict:
     """Per dataset, the grid values of its method's parameter keeping its mean image value within ±λ of the shared
     reference; prints them beside the paper's, and the between-dataset gaps; writes the histogram figure."""
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    data = {n: (scene_batches(n, getattr(args, n.lower()), args.max_images, args.img_size), PAPER_DRAE[n].method)
+    data = {n: (scene_batches(n, getattr(args, n.lower()), args.max_images, args.img_size, out),
+                PAPER_DRAE[n].method)
             for n in ("TSX", "BEN", "OSU")}
     if args.reference == "test":
         reference = None
@@ -99,12 +108,13 @@ def calibration(args: argparse.Namespace) -> dict:
     return result
 
 
-def drift_parser(shared: Path, output: Path, description: str = "Figure 2 on real SAR") -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=description)
-    p.add_argument("--shared", default=str(shared), help="the real SAR data folder")
-    p.add_argument("--max-images", type=int, default=500, help="per dataset, seeded")
-    p.add_argument("--output", default=str(output))
-    return p
+@dataclass
+class DriftConfig:
+    """Figure 2 on real SAR: per-image mean values of five real storage formats before and after DRAE."""
+
+    shared: str | None = option(None, "the real SAR data folder (default: $SARHUB_SHARED_DATA or ../shared/data)")
+    max_images: int = option(500, "per dataset, seeded", bounds=(1, None))
+    output: str = option("figures", "folder of the figure and the CSV")
 
 
 def sample(paths: list, max_images: int) -> list:
@@ -149,14 +159,15 @@ def real_sets(shared: Path, max_images: int) -> dict[str, tuple[list[torch.Tenso
     return sets
 
 
-def storage_drift(args: argparse.Namespace) -> None:
+def storage_drift(args: DriftConfig) -> None:
     """The mean ± std of the per-image means per real set before/after its DRAE, the between-dataset gap, a CSV of
     every image's two means and the two-panel histogram."""
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    sets = real_sets(Path(args.shared), args.max_images)
+    shared = Path(args.shared) if args.shared else shared_data_root()
+    sets = real_sets(shared, args.max_images) if shared is not None else {}
     if not sets:
-        raise DataError(args.shared, "none of tsx_slc/, mstar_soc/, opensarship/, ssdd/, bigearthnet_s1/ found "
+        raise DataError(shared, "none of tsx_slc/, mstar_soc/, opensarship/, ssdd/, bigearthnet_s1/ found "
                                      "(this figure needs real data; calibrate_drae.py runs on the simulator)")
     before = {n: image_means(images, "none", 0.0).numpy() for n, (images, _, _) in sets.items()}
     after = {n: image_means(images, method, value).numpy() for n, (images, method, value) in sets.items()}

@@ -2,8 +2,8 @@
 on the same seeded test chips for every checkpoint."""
 from __future__ import annotations
 
-import argparse
 import csv
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -11,15 +11,17 @@ import numpy as np
 import torch
 from torchvision.transforms.v2.functional import center_crop
 
-from sarhub.classification import model_input_size
-from sarhub.cli import check_settings, refuse
+from sarhub.cli import config_from
+from sarhub.config import option
 from sarhub.data.synthetic.targets import simulated_mstar_root
 from sarhub.data.targets import MSTARDataset
-from sarhub.errors import DataError
+from sarhub.distributed import pick_device
+from sarhub.errors import ConfigError
 from sarhub.explain import plots
 from sarhub.explain.cam import cam_maps, guided_is_plain_gradient, stage_feature_maps
 from sarhub.explain.kp import count_kps, explain
 from sarhub.explain.regions import region_masks, unit_masks
+from sarhub.hub import InputContract
 from sarhub.pipelines import targets
 from sarhub.pipelines.common import load_classifier
 
@@ -30,75 +32,85 @@ def pick_chips(run: dict, data_root: str | None, split: str, num_images: int, se
                ) -> tuple[MSTARDataset, torch.Tensor, torch.Tensor]:
     """The seeded random chips every model is explained on: (dataset, indices, images N×1×H×W), prepared as the
     first checkpoint's training saw them (data root, crop, size); the simulator when it had no data root."""
-    root = data_root or run.get("data_root")
+    cfg = targets.TargetConfig.from_args(run)
+    root = data_root or cfg.data.root
     if root is None:
-        root = simulated_mstar_root(run.get("sim_per_class", 40), run.get("sim_per_class", 40))
-    data = MSTARDataset(root, split, crop=run.get("crop", 128), image_size=run.get("img_size", 128),
-                        classes=run.get("classes"))
+        root = simulated_mstar_root(cfg.data.sim_per_class, cfg.data.sim_per_class)
+    data = MSTARDataset(root, split, crop=cfg.data.crop, image_size=cfg.input.img_size, classes=run.get("classes"))
     pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:num_images]
     images = torch.stack([data[i]["image"] for i in pick.tolist()])
-    return data, pick, center_crop(images, [model_input_size(run)])  # the test-time window of a --random-crop model
+    return data, pick, center_crop(images, [InputContract.from_run(run).img_size])  # a random-crop model's window
 
 
-def default_checkpoint(out: Path, config_dir: Path | None = None) -> str:
-    """Embedded default: a ResNet-18 trained for a few epochs on simulated MSTAR chips (cached in `out`);
-    `config_dir`: target_recognition's configs (its mstar.yaml and simulator.yaml apply, as to train.py)."""
+def default_checkpoint(out: Path) -> str:
+    """Embedded default: a ResNet-18 trained for a few epochs on simulated MSTAR chips (cached in `out`), with
+    target recognition's recipes, as its train.py would train it."""
     ckpt = out / "default_classifier" / "checkpoint_last.pth"
     if not ckpt.is_file():
-        targets.train(targets.parse(["--epochs", "4", "--img-size", "64", "--workers", "0", "--output",
-                                     str(ckpt.parent)], config_dir))
+        targets.train(config_from(targets.TargetConfig, {"epochs": 4, "img_size": 64, "workers": 0,
+                                                         "output": str(ckpt.parent)}))
     return str(ckpt)
 
 
-def checkpoint_specs(specs: Sequence[str] | None, out: Path, config_dir: Path | None) -> dict[str, str]:
+def checkpoint_specs(specs: Sequence[str], out: Path) -> dict[str, str]:
     """label -> path of `label=path` (or plain path: labelled by its folder) arguments; the default without any."""
-    specs = specs or [f"default={default_checkpoint(out, config_dir)}"]
+    specs = specs or [f"default={default_checkpoint(out)}"]
     return dict(s.split("=", 1) if "=" in s else (Path(s).parent.name, s) for s in specs)
 
 
-def parse_kp(argv: Sequence[str] | None, description: str = "Knowledge-point explanation of target classifiers"
-             ) -> tuple[argparse.Namespace, list[float]]:
-    p = argparse.ArgumentParser(description=description)
-    p.add_argument("--checkpoint", action="append", default=None, help="label=path (repeatable)")
-    p.add_argument("--data-root", default=None, help="MSTAR root (default: the first checkpoint's data root)")
-    p.add_argument("--split", default="test")
-    p.add_argument("--num-images", type=int, default=16)
-    p.add_argument("--grid", type=int, default=16, help="units per side (16 -> 8×8-pixel cells at 128 px)")
-    p.add_argument("--lam", type=float, default=0.25)
-    p.add_argument("--steps", type=int, default=300)
-    p.add_argument("--lr", type=float, default=5e-5)
-    p.add_argument("--schedule", default="constant", choices=["constant", "cosine"], help="explainer lr schedule")
-    p.add_argument("--amp", action="store_true", help="bf16 autocast (CUDA, or a CPU with bf16 instructions)")
-    p.add_argument("--weight-decay", type=float, default=0.05)
-    p.add_argument("--samples", type=int, default=1, help="noise samples averaged per step")
-    p.add_argument("--layer", default=None, help="feature layer (default: the last stage)")
-    p.add_argument("--b", default="0.25,0.3,0.4,0.5")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--output", default="runs/kp")
-    args = p.parse_args(argv)
-    check_settings(p, args)
-    try:
-        bs = [float(b) for b in args.b.split(",")]
-    except ValueError:
-        refuse(p, f"--b {args.b}: expected comma-separated numbers")
-    return args, bs
+@dataclass
+class ExplainOptions:
+    """What both explainers share: the models, the chips they are explained on, and where the figures go."""
+
+    checkpoint: list[str] = option(factory=list, help="label=path of a target-recognition checkpoint (repeatable); "
+                                   "none: a classifier trained briefly on simulated chips", repeat=True)
+    data_root: str | None = option(None, "MSTAR root (default: the first checkpoint's data root)")
+    split: str = option("test", "the split the chips are drawn from", choices=("train", "test"))
+    seed: int = option(0, "seeds the chip draw (and the explainer)", bounds=(0, 2**32 - 1))
 
 
-def knowledge_points(args: argparse.Namespace, bs: list[float], config_dir: Path | None = None) -> dict:
+@dataclass
+class KPConfig(ExplainOptions):
+    """Knowledge-point explanation of target classifiers (paper §3.3, Figures 8–11)."""
+
+    num_images: int = option(16, "chips explained", bounds=(1, None))
+    grid: int = option(16, "units per side (16 -> 8×8-pixel cells at 128 px)", bounds=(1, None))
+    lam: float = option(0.25, "λ of the explainer's loss", bounds=(0.0, None))
+    steps: int = option(300, "explainer steps", bounds=(1, None))
+    lr: float = option(5e-5, "explainer learning rate", positive=True)
+    schedule: str = option("constant", "explainer lr schedule", choices=("constant", "cosine"))
+    amp: bool = option(False, "bf16 autocast (CUDA, or a CPU with bf16 instructions)")
+    weight_decay: float = option(0.05, "explainer weight decay", bounds=(0.0, None))
+    samples: int = option(1, "noise samples averaged per step", bounds=(1, None))
+    layer: str | None = option(None, "feature layer (default: the last stage)")
+    b: list[float] = option(factory=lambda: [0.25, 0.3, 0.4, 0.5], help="entropy thresholds b of the KP count")
+    device: str = option("auto", "auto, cpu, cuda or cuda:N")
+    output: str = option("runs/kp", "folder of the counts, summary and figures")
+
+
+@dataclass
+class CAMConfig(ExplainOptions):
+    """CAM maps of SAR classifiers (Figure 7): GradCAM++, LayerCAM, Guided GradCAM++ and stage feature maps."""
+
+    num_images: int = option(4, "chips drawn", bounds=(1, None))
+    output: str = option("runs/cam", "folder of the panels")
+
+
+def knowledge_points(cfg: KPConfig) -> dict:
     """For every checkpoint one σ-U-Net explainer on the same chips; KPs counted in target, shadow and clutter units
     for each b. Writes kp_counts.csv, summary.md, Figures 8–11 and region previews. Returns the mean counts."""
+    args, bs = cfg, cfg.b
     out = Path(args.output)
-    device = torch.device(args.device)
-    checkpoints = checkpoint_specs(args.checkpoint, out, config_dir)
+    device = pick_device(args.device)
+    checkpoints = checkpoint_specs(args.checkpoint, out)
     rows, histories, mean_counts, raw = [], {}, {}, None
     for label, path in checkpoints.items():
         model, run, preprocess = load_classifier(path, device)
         if raw is None:
             data, pick, raw = pick_chips(run, args.data_root, args.split, args.num_images, args.seed)
-            size = model_input_size(run)
+            size = InputContract.from_run(run).img_size
             if size % args.grid:
-                raise DataError(None, f"input size {size} is not divisible by --grid {args.grid}")
+                raise ConfigError("grid", f"{args.grid} does not divide the input size {size}")
             pixel_regions = [region_masks(img[0].numpy()) for img in raw]
             units = [unit_masks(m, args.grid) for m in pixel_regions]
             regions = {k: torch.stack([u[k] for u in units]) for k in REGIONS}
@@ -143,22 +155,11 @@ def knowledge_points(args: argparse.Namespace, bs: list[float], config_dir: Path
     return mean_counts
 
 
-def parse_cam(argv: Sequence[str] | None, description: str = "CAM maps of SAR classifiers") -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=description)
-    p.add_argument("--checkpoint", action="append", default=None, help="label=path (repeatable)")
-    p.add_argument("--data-root", default=None)
-    p.add_argument("--split", default="test")
-    p.add_argument("--num-images", type=int, default=4)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--output", default="runs/cam")
-    return p.parse_args(argv)
-
-
-def cams(args: argparse.Namespace, config_dir: Path | None = None) -> None:
+def cams(args: CAMConfig) -> None:
     """GradCAM++, LayerCAM and Guided GradCAM++ per model, one PNG panel per image (rows models, columns methods),
     plus the channel-mean feature maps of the four stages (Figure 7a)."""
     out = Path(args.output)
-    checkpoints = checkpoint_specs(args.checkpoint, out, config_dir)
+    checkpoints = checkpoint_specs(args.checkpoint, out)
     rows_per_image: list[dict] = []
     stage_rows: list[dict] = []
     raw = None

@@ -2,221 +2,184 @@
 config, the parser, the datasets of a run, the training call and the evaluation of one or several checkpoints."""
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Sequence
-
-import torch
 
 from sarhub.backbones import backbone_family
-from sarhub.checkpoints import load_checkpoint
-from sarhub.classification import (
-    ClassifierConfig,
-    add_classification_args,
-    build_transform,
-    drae_config,
-    eval_loader,
-    predict,
-    train_classifier,
-)
-from sarhub.cli import common_parser, config_defaults, parse_args, refuse, report_result, to_config, use_defaults
-from sarhub.data.scene import SPLITS, open_scene_split
-from sarhub.distributed import barrier, cleanup, init_distributed
-from sarhub.errors import DataError
+from sarhub.checkpoints import load_checkpoint, write_text_atomic
+from sarhub.classification import ClassifierConfig, build_transform, eval_loader, predict, train_classifier
+from sarhub.config import OptimOptions, TestOptions, group, option
+from sarhub.data.scene import SPLITS
+from sarhub.data.scene_sets import SceneData
+from sarhub.distributed import barrier, init_distributed
+from sarhub.engine import start_run
+from sarhub.errors import WeightsError
 from sarhub.metrics.classification import classification_report, majority_vote
 from sarhub.optim import adamw_onecycle
 from sarhub.paper import scene_reference
 from sarhub.pipelines.common import rebuild_classifier, save_confusion
+from sarhub.results import report
 
-DATASETS = ("TSX", "BEN", "OSU", "TSX-SLC", "folder")
 CNN_LR, SWIN_LR = 2.5e-4, 2.5e-5  # the paper's OneCycle peaks (§4.1)
 COLUMNS = ("model", "dataset", "data", "init", "drae", "loss", "epochs", "top1", "top5", "macro_f1", "micro_f1",
            "paper_top1", "gamma_accuracies", "gamma_variance", "checkpoint")
 
 
 @dataclass
-class SceneConfig(ClassifierConfig):
-    dataset: str = "TSX"
-    lr: float | None = None  # None: CNN_LR, or SWIN_LR for Swin
-    weight_decay: float | None = 0.05
-    div_factor: float = 5.0  # OneCycle start lr = max lr / this
-    pct_start: float = 0.3
-    bands: str = "VV"  # BigEarthNet-S1 original layout: VV, VH or VV,VH
-    split_dir: str | None = None  # None: --output
-    split_file: list[str] = field(default_factory=list)  # SPLIT=PATH items
-    bootstrap_seed: int | None = None
-    sim_classes: int = 8
-    sim_per_class: int = 60
+class SceneOptim(OptimOptions):
+    """The paper's pre-training optimiser (§4.1): AdamW with a one-cycle schedule per step peaking at 2.5e-4 (CNNs)
+    or 2.5e-5 (Swin), weight decay 0.05, batch 128, 300 epochs."""
+
+    DEFAULTS = {"epochs": 300, "batch_size": 128, "weight_decay": 0.05}
+
+    div_factor: float = option(5.0, "one-cycle start lr = peak / this", positive=True)
+    pct_start: float = option(0.3, "share of the steps rising to the peak", bounds=(0.0, 1.0))
 
 
-def get_parser(description: str = "Pre-train a backbone on SAR scene classification") -> argparse.ArgumentParser:
-    p = common_parser(description)
-    p.add_argument("--dataset", type=str, choices=list(DATASETS),
-                   help="TSX-SLC: the real TerraSAR-X SLC chips (sarhub.data.tsx_slc); folder: any class-folder image "
-                        "set given by --data-root (e.g. NWPU-RESISC45)")
-    add_classification_args(p)
-    p.add_argument("--div-factor", type=float, help="OneCycle start lr = max lr / this")
-    p.add_argument("--pct-start", type=float)
-    p.add_argument("--bands", type=str, help="BigEarthNet-S1 original layout: VV, VH or VV,VH")
-    p.add_argument("--split-dir", help="where split files missing from --data-root are written (None: --output); "
-                                       "never the data root")
-    p.add_argument("--split-file", action="append", metavar="SPLIT=PATH",
-                   help="list of a split (train=..., val=..., test=...), '<path or file name> <label or l1,l2,…>' per "
-                        "line, e.g. the authors' published BEN/OSU lists (files found by name under --data-root)")
-    p.add_argument("--bootstrap-seed", type=int, help="bagging: train on this bootstrap resample")
-    p.add_argument("--sim-classes", type=int)
-    p.add_argument("--sim-per-class", type=int, help="images of the largest simulated class")
-    use_defaults(p, SceneConfig)
-    p._option_string_actions["--lr"].help = f"None: {CNN_LR:g} (CNNs) or {SWIN_LR:g} (Swin)"
-    return p
+@dataclass
+class SceneConfig(ClassifierConfig, task="SAR_scene_classification", recipes="scene", signature="div_factor"):
+    """Pre-train a backbone on SAR scene classification (TSX / BEN / OSU, paper §3.1–3.2)."""
+
+    data: SceneData = group(SceneData)
+    optim: SceneOptim = group(SceneOptim)
+
+    def __post_init__(self) -> None:
+        self.optim.resolve(lr=SWIN_LR if backbone_family(self.model.name) == "swin" else CNN_LR)
+        self.run.output = self.run.output or str(Path("runs") / f"{self.data.dataset}_{self.model.name}")
+
+    def open_split(self, split: str, train: bool, classes: list[str] | None = None):
+        """One split of the run in its dataset's layout; a validation/test split takes the training classes."""
+        return self.data.open_split(split, build_transform(self.input.img_size, train), Path(self.run.output),
+                                    self.run.seed, classes, self.cache)
 
 
-def parse(argv: Sequence[str] | None = None, config_dir: Path | None = None,
-          description: str | None = None) -> SceneConfig:
-    parser = get_parser(*([description] if description else []))
-    args = parse_args(parser, argv, config_dir)
-    lists = dict(item.split("=", 1) for item in args.split_file if "=" in item)
-    bad = [item for item in args.split_file if "=" not in item or item.split("=", 1)[0] not in SPLITS]
-    if bad:
-        refuse(parser, f"--split-file {bad[0]}: expected train=PATH, val=PATH or test=PATH")
-    args.split_file = [f"{k}={v}" for k, v in lists.items()]
-    if args.no_drae:
-        args.drae_method = "none"
-    args.lr = args.lr or (SWIN_LR if backbone_family(args.model) == "swin" else CNN_LR)
-    args.weight_decay = 0.05 if args.weight_decay is None else args.weight_decay
-    args.output = args.output or str(Path("runs") / f"{args.dataset}_{args.model}")
-    return to_config(SceneConfig, args)
+@dataclass
+class SceneTestConfig(TestOptions):
+    """Evaluate scene-classification checkpoints (Tables 1–3): top-1/top-5, F1, γ robustness, bagging vote."""
 
-
-def open_split(run, split: str, train: bool, classes=None, cache: bool = False):
-    """One split of a run (a config, or a checkpoint's saved arguments as a namespace) in its dataset's layout."""
-    lists = dict(item.split("=", 1) for item in run.split_file or [])
-    return open_scene_split(run.dataset, run.data_root, split,
-                            build_transform(run.img_size, train), run.seed, tuple(run.bands.split(",")),
-                            run.sim_classes, run.sim_per_class, cache=cache,
-                            split_dir=run.split_dir or run.output, split_file=lists.get(split), classes=classes)
+    checkpoint: list[str] = option(factory=list, help="checkpoint(s) written by train.py; several (bagging members) "
+                                                      "are also scored as a majority vote", required=True)
+    split: str = option("test", "the split scored", choices=SPLITS)
+    gamma: list[float] = option(factory=list, help="γ values of the robustness test (Table 2), e.g. 0.95 0.98 1.0")
+    batch_size: int = option(128, "evaluation batch size", bounds=(1, None))
+    workers: int = option(2, "DataLoader workers", bounds=(0, 256))
 
 
 def train(cfg: SceneConfig) -> list[dict]:
-    """Scene pre-training: AdamW + OneCycle (the paper's recipe) through `train_classifier`."""
-    env = init_distributed(cfg.device)
-    torch.manual_seed(cfg.seed)
-    if env.is_main:  # rank 0 writes the simulated set / split files before the others read them
-        open_split(cfg, "train", True, cache=cfg.cache)
-    barrier()
-    train_set = open_split(cfg, "train", True, cache=cfg.cache)
-    val_set = open_split(cfg, "val", False, train_set.classes, cache=cfg.cache)  # labels follow the training classes
-    if cfg.bootstrap_seed is not None:
-        train_set = train_set.bootstrap(cfg.bootstrap_seed)
-    if env.is_main:
-        print(f"{cfg.dataset} from {cfg.data_root or 'the built-in simulator'}: {len(train_set)} train / "
-              f"{len(val_set)} val images, {train_set.num_classes} classes, multi-label={train_set.multilabel}")
+    """Scene pre-training: AdamW + OneCycle (the paper's recipe) through `train_classifier`; checkpoint_best on
+    the validation split."""
+    o = cfg.optim
+    with start_run(cfg) as env:
+        if env.is_main:  # rank 0 writes the simulated set / split files before the others read them
+            cfg.open_split("train", True)
+        barrier()
+        train_set = cfg.open_split("train", True)
+        val_set = cfg.open_split("val", False, train_set.classes)
+        if cfg.data.bootstrap_seed is not None:
+            train_set = train_set.bootstrap(cfg.data.bootstrap_seed)
+        if env.is_main:
+            print(f"{cfg.data.dataset} from {cfg.data.root or 'the built-in simulator'}: {len(train_set)} train / "
+                  f"{len(val_set)} val images, {train_set.num_classes} classes, multi-label={train_set.multilabel}")
 
-    def optimizer_factory(model, steps):
-        return (*adamw_onecycle(model, cfg.lr, cfg.epochs * steps, cfg.weight_decay, cfg.div_factor, cfg.pct_start),
-                "step")
+        def optimizer_factory(model, steps):
+            return (*adamw_onecycle(model, o.lr, o.epochs * steps, o.weight_decay, o.div_factor, o.pct_start), "step")
 
-    history = train_classifier(cfg, env, train_set, val_set, optimizer_factory)
-    cleanup()
-    return history
+        return train_classifier(cfg, env, train_set, val_set, optimizer_factory)
 
 
-def test_parser(results: Path, description: str = "Evaluate a scene-classification checkpoint"
-                ) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=description)
-    p.add_argument("--checkpoint", required=True, nargs="+",
-                   help="a checkpoint written by train.py; several (bagging members) are also scored as a vote")
-    p.add_argument("--data-root", default=None, help="override the data root stored in the checkpoint")
-    p.add_argument("--split", default="test", choices=["train", "val", "test"])
-    p.add_argument("--gamma", default=None, help="comma-separated γ values for the robustness test (Table 2)")
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--init", default=None, help="label of the initialisation for the table (default from args)")
-    p.add_argument("--results", default=str(results), help="results table path without extension")
-    p.add_argument("--no-append", action="store_true", help="print only, do not append to the results table")
-    return p
-
-
-def test(args: argparse.Namespace) -> dict:
+def test(test_cfg: SceneTestConfig) -> dict:
     """Top-1/top-5, per-class accuracy, F1, the confusion matrix beside the checkpoint, optional γ robustness
     (Table 2) and bagging vote; appends a row to the results table. Returns the report."""
-    env = init_distributed(args.device)
-    states = [load_checkpoint(c) for c in args.checkpoint]
-    run = states[0].get("args") or {}
-    if "num_classes" not in run:
-        raise DataError(args.checkpoint[0], "has no training arguments: not a SAR_scene_classification checkpoint")
-    data_root = args.data_root or run.get("data_root")
-    saved = argparse.Namespace(**{**config_defaults(SceneConfig), **run, "data_root": data_root})
-    dataset = open_split(saved, args.split, False, run.get("classes"))
-    loader = eval_loader(dataset, args.batch_size, args.workers, env)
-    sigmoid = run.get("loss") == "bce"
+    env = init_distributed(test_cfg.device)
+    states = [load_checkpoint(c) for c in test_cfg.checkpoint]
+    saved = states[0].get("args") or {}
+    run = SceneConfig.from_args(saved, test_cfg.checkpoint[0])
+    if test_cfg.data_root:
+        run = replace(run, data=replace(run.data, root=test_cfg.data_root))
+    dataset = run.open_split(test_cfg.split, False, saved.get("classes"))
+    loader = eval_loader(dataset, test_cfg.batch_size, test_cfg.workers, env)
+    sigmoid = run.loss.name == "bce"
     members = []
-    for path, state in zip(args.checkpoint, states):
+    for path, state in zip(test_cfg.checkpoint, states):
         model, r, pre = rebuild_classifier(state, path)
-        if r.get("num_classes") != run["num_classes"]:
-            raise DataError(path, f"has {r.get('num_classes')} classes, the first checkpoint {run['num_classes']}")
+        if r.get("num_classes") != saved["num_classes"]:
+            raise WeightsError(path, f"has {r.get('num_classes')} classes, the first checkpoint {saved['num_classes']}")
         members.append((model.to(env.device), pre.to(env.device)))
     model, preprocess = members[0]
 
-    outputs = [predict(m, loader, pre, env.device, amp=run.get("amp", False)) for m, pre in members]
+    outputs = [predict(m, loader, pre, env.device, amp=run.run.amp) for m, pre in members]
     logits, targets = outputs[0]
-    report = classification_report(logits, targets, sigmoid)
+    result = classification_report(logits, targets, sigmoid)
     ensemble = None
     if len(members) > 1:
         single = [classification_report(lg, t, sigmoid)["top1"] for lg, t in outputs]
         vote = majority_vote([lg for lg, _ in outputs])
         ensemble = {"members": single, "vote_top1": (vote == targets).float().mean().item() * 100.0}
     gamma_acc = {}
-    for g in [float(g) for g in args.gamma.split(",")] if args.gamma else []:
+    for g in test_cfg.gamma:
         preprocess.gamma = g
-        gl, gt = predict(model, loader, preprocess, env.device, amp=run.get("amp", False))
+        gl, gt = predict(model, loader, preprocess, env.device, amp=run.run.amp)
         gamma_acc[g] = classification_report(gl, gt, sigmoid)["top1"]
     preprocess.gamma = None
     if env.is_main:
-        _report(args, run, dataset, report, ensemble, gamma_acc, data_root, len(members))
-    cleanup()
-    return report
+        _report(test_cfg, run, dataset, result, ensemble, gamma_acc)
+    return result
 
 
-def _report(args, run: dict, dataset, report: dict, ensemble: dict | None, gamma_acc: dict, data_root,
-            n_members: int) -> None:
-    ckpt = Path(args.checkpoint[0])
+def _report(test_cfg: SceneTestConfig, run: SceneConfig, dataset, result: dict, ensemble: dict | None,
+            gamma_acc: dict) -> None:
+    ckpt = Path(test_cfg.checkpoint[0])
+    split, model, name = test_cfg.split, run.model.name, run.data.dataset
     if ensemble is not None:
         print("bagging members: " + ", ".join(f"{a:.2f} %" for a in ensemble["members"])
               + f"; majority vote {ensemble['vote_top1']:.2f} %")
-    print(f"{run['model']} on {run['dataset']} ({args.split}, {len(dataset)} images): "
-          f"top-1 {report['top1']:.2f} %, top-5 {report['top5']:.2f} %", end="")
-    print(f", macro F1 {report['macro_f1']:.2f} %" if "macro_f1" in report else f", micro F1 {report['micro_f1']:.2f} %")
-    if "confusion" in report:
-        for name, acc in zip(dataset.classes, report["per_class_accuracy"]):
-            print(f"  {name:40s} {acc:6.2f} %")
-        save_confusion(report.pop("confusion"), dataset.classes, ckpt.parent / f"confusion_{args.split}",
-                       f"{run['model']} / {run['dataset']}")
+    print(f"{model} on {name} ({split}, {len(dataset)} images): "
+          f"top-1 {result['top1']:.2f} %, top-5 {result['top5']:.2f} %", end="")
+    print(f", macro F1 {result['macro_f1']:.2f} %" if "macro_f1" in result else f", micro F1 {result['micro_f1']:.2f} %")
+    if "confusion" in result:
+        for cls, acc in zip(dataset.classes, result["per_class_accuracy"]):
+            print(f"  {cls:40s} {acc:6.2f} %")
+        save_confusion(result.pop("confusion"), dataset.classes, ckpt.parent / f"confusion_{split}", f"{model} / {name}")
     variance = None
     if gamma_acc:
         fractions = [a / 100.0 for a in gamma_acc.values()]
         variance = statistics.pvariance(fractions) if len(fractions) > 1 else 0.0
         print("γ robustness: " + ", ".join(f"γ={g}: {a:.2f} %" for g, a in gamma_acc.items())
               + f"; variance of accuracy {variance:.3g}")
-    (ckpt.parent / f"metrics_{args.split}.json").write_text(json.dumps(
-        {k: v for k, v in report.items() if k != "confusion"}
+    write_text_atomic(ckpt.parent / f"metrics_{split}.json", json.dumps(
+        {k: v for k, v in result.items() if k != "confusion"}
         | {"gamma": gamma_acc, "gamma_variance": variance, "bagging": ensemble}, indent=1))
-    init = args.init or (run.get("weights") or "scratch")
+    init = test_cfg.init or (run.model.weights or "scratch")
+    top1 = result["top1"]
     if ensemble is not None:
-        init = f"{init}, bagging ×{n_members}"
-        report["top1"] = ensemble["vote_top1"]
-    drae = drae_config(run).method
+        init, top1 = f"{init}, bagging ×{len(test_cfg.checkpoint)}", ensemble["vote_top1"]
+    drae = run.input.drae.method
     row = {
-        "model": run["model"], "dataset": run["dataset"], "data": data_root or "simulator", "init": init,
-        "drae": drae, "loss": run["loss"], "epochs": run["epochs"], "top1": report["top1"], "top5": report["top5"],
-        "macro_f1": report.get("macro_f1", ""), "micro_f1": report.get("micro_f1", ""),
-        "paper_top1": scene_reference(run["model"], run["dataset"], run["loss"], drae != "none",
-                                      init not in ("scratch", None)) or "",
+        "model": model, "dataset": name, "data": run.data.root or "simulator", "init": init, "drae": drae,
+        "loss": run.loss.name, "epochs": run.optim.epochs, "top1": top1, "top5": result["top5"],
+        "macro_f1": result.get("macro_f1", ""), "micro_f1": result.get("micro_f1", ""),
+        "paper_top1": scene_reference(model, name, run.loss.name, drae != "none", init not in ("scratch", None)) or "",
         "gamma_accuracies": " ".join(f"{g}:{a:.2f}" for g, a in gamma_acc.items()),
         "gamma_variance": f"{variance:.3g}" if variance is not None else "", "checkpoint": str(ckpt),
     }
-    report_result(args, row, COLUMNS)
+    report(test_cfg, row, COLUMNS)
+
+
+@dataclass
+class BaggingConfig(SceneConfig):
+    """Bagging (the predecessor's ensemble): `k` members, each trained on its own bootstrap resample."""
+
+    k: int = option(5, "ensemble members; member i trains with bootstrap_seed i in <output>/bag<i>", bounds=(1, None))
+
+
+def bagging(cfg: BaggingConfig) -> list[list[dict]]:
+    """Train the `k` members one after another (each resumes on its own with --resume auto)."""
+    members = []
+    for i in range(cfg.k):
+        print(f"--- bagging member {i + 1}/{cfg.k}")
+        member = SceneConfig.from_args({**cfg.saved(), "task": SceneConfig.TASK, "bootstrap_seed": i,
+                                        "output": str(Path(cfg.run.output) / f"bag{i}")})
+        members.append(train(member))
+    return members

@@ -10,6 +10,7 @@ import math
 from typing import Callable, Sequence
 
 import torch
+import torch.nn.functional as F
 from scipy import stats
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
@@ -62,6 +63,21 @@ def linear_probe(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Ten
     with torch.no_grad():
         report = classification_report(head(test_x), test_y)
     return {"top1": report["top1"], "macro_f1": report["macro_f1"]}
+
+
+@torch.no_grad()
+def knn_top1(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor, test_y: torch.Tensor,
+             k: int = 20, temperature: float = 0.07, chunk: int = 1024) -> float:
+    """Weighted k-nearest-neighbour top-1 (%) on cosine similarity of frozen features, the monitor of
+    self-supervised runs (Wu et al. 2018): each of the k nearest training features votes exp(similarity / T)."""
+    train = F.normalize(train_x.float(), dim=1)
+    classes = int(max(train_y.max(), test_y.max())) + 1
+    correct = 0
+    for start in range(0, len(test_x), chunk):
+        sims, idx = (F.normalize(test_x[start:start + chunk].float(), dim=1) @ train.T).topk(min(k, len(train)))
+        votes = torch.zeros(len(idx), classes).scatter_add_(1, train_y[idx], (sims / temperature).exp())
+        correct += int((votes.argmax(1) == test_y[start:start + chunk]).sum())
+    return 100.0 * correct / len(test_x)
 
 
 def mean_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:

@@ -2,7 +2,7 @@
 # Issue-15 transfer runs on the real MSTAR sets (../../shared/data), one init at a time, resumable:
 #   bash scripts/real_transfer.sh scratch            # from random init
 #   bash scripts/real_transfer.sh TSX-SLC WEIGHTS    # from a pre-trained backbone (a Model-Hub name or a file)
-# Every run is the same recipe (configs/mstar.yaml: SGD 0.01, StepLR ×0.5, batch 32, per-chip standardisation) at
+# Every run is the same recipe (sarhub/recipes/targets/mstar.yaml: SGD 0.01, StepLR ×0.5, batch 32, per-chip standardisation) at
 # 64 px with bf16 autocast on the CPU; only the init differs. Re-running the command resumes unfinished runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."

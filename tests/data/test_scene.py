@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers.inputs import npy_set
 
 from sarhub.data.scene import BEN43_DROPPED, BEN43_TO_19, BigEarthNetS1, SceneDataset, make_splits
 from sarhub.data.synthetic.scenes import class_counts, write_scene_dataset
@@ -121,3 +122,42 @@ def test_bigearthnet_bad_label_file_names_it(tmp_path):
     (patch / "P1_labels_metadata.json").write_text("{broken")
     with pytest.raises(DataError, match="P1_labels_metadata.json"):
         BigEarthNetS1(tmp_path)
+
+
+def test_scene_validation_labels_use_the_training_class_list(tmp_path):
+    data = npy_set(tmp_path / "d", {c: [(8, 8)] * 2 for c in "abc"})
+    (data / "train.txt").write_text("a/0.npy 0\nb/0.npy 1\nc/0.npy 2\n")
+    (data / "val.txt").write_text("a/1.npy 0\nc/1.npy 5\n")
+    train = SceneDataset(data, "train", num_classes=3)
+    with pytest.raises(DataError, match="label 5 outside the 3 training classes"):
+        SceneDataset(data, "val", classes=train.classes)
+
+
+def test_authors_list_format_with_bare_file_names_is_read(tmp_path):
+    """The authors' BEN/OSU lists: '<file>.npy <label or l1,l2,…>' with the bare file name of a nested file."""
+    data = npy_set(tmp_path / "d", {"x": [(8, 8)] * 2})
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "osu_train.txt").write_text("0.npy 3\n1.npy 1,4\n")
+    ds = SceneDataset(data, "train", split_file=lists / "osu_train.txt", num_classes=10)
+    assert ds.items == [("x/0.npy", 3), ("x/1.npy", (1, 4))] and ds.num_classes == 10
+
+
+def test_inf_in_training_images_never_reaches_norm_stats(tmp_path):
+    data = npy_set(tmp_path / "d", {c: [(8, 8)] * 3 for c in "ab"})
+    bad = np.ones((8, 8), np.float32)
+    bad[0, 0] = np.inf
+    np.save(data / "a" / "0.npy", bad)
+    (data / "train.txt").write_text("a/0.npy 0\nb/0.npy 1\n")
+    (data / "classes.txt").write_text("a\nb\n")
+    with pytest.raises(DataError, match="0.npy: contains 1 NaN/inf"):
+        SceneDataset(data, "train")[0]
+
+
+def test_split_files_of_other_data_in_the_run_folder_are_redrawn(tmp_path):
+    first = npy_set(tmp_path / "one", {c: [(8, 8)] * 4 for c in "ab"})
+    second = npy_set(tmp_path / "two", {c: [(8, 8)] * 4 for c in "xyz"})
+    splits = tmp_path / "run"
+    assert SceneDataset(first, "train", split_dir=splits).classes == ["a", "b"]
+    ds = SceneDataset(second, "train", split_dir=splits)
+    assert ds.classes == ["x", "y", "z"] and all(rel[0] in "xyz" for rel, _ in ds.items)

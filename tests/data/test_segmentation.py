@@ -1,5 +1,5 @@
-"""SpaceNet6 reader (GeoTIFF + GeoJSON / mask PNG), georeferencing and rasterisation (rasterio/pyproj), image/mask
-folders, 7:3 split file, augmentation, simulator."""
+"""SpaceNet6 reader (GeoTIFF + GeoJSON in any CRS / mask PNG) and its errors, mask formats, image/mask folders,
+7:3 split file, and the simulated tiles' masks against the old rasteriser's."""
 from __future__ import annotations
 
 import json
@@ -9,50 +9,12 @@ import numpy as np
 import pytest
 import tifffile
 import torch
+from helpers.spacenet6_fixture import PREFIX, PX, X0, Y0, H, W, utm, write_geojson, write_tile
 from PIL import Image
 
-from sarhub.data.georef import geojson_polygons, read_georef
-from sarhub.data.rasterize import rasterize
 from sarhub.data.segmentation import SegmentationFolder, SpaceNet6, load_mask, write_mask, write_masks
-from sarhub.data.segmentation_transforms import TrainAugment
-from sarhub.data.synthetic.urban import simulate_urban, write_spacenet6_like
+from sarhub.data.synthetic.urban import write_spacenet6_like
 from sarhub.errors import DataError
-
-PREFIX = "SN6_Train_AOI_11_Rotterdam"
-X0, Y0, PX = 600000.0, 5750000.0, 0.5  # UTM 31N upper-left corner, 0.5 m pixels
-H, W = 24, 32  # not square, so a transposed mask would fail
-
-
-def write_tile(root: Path, tile: int, geo: bool = True, bands: int = 4, size: tuple[int, int] = (H, W)) -> str:
-    """A 4-band float32 dB tile in SN6 naming; returns its stem."""
-    (root / "SAR-Intensity").mkdir(parents=True, exist_ok=True)
-    stem = f"{PREFIX}_SAR-Intensity_20190804111224_20190804111453_tile_{tile}"
-    rng = np.random.default_rng(tile)
-    data = (10 * np.log10(rng.gamma(4.0, 0.25, (bands, *size)) + 0.01) + 40).astype(np.float32)
-    tags = []
-    if geo:
-        keys = (1, 1, 0, 3, 1024, 0, 1, 1, 1025, 0, 1, 1, 3072, 0, 1, 32631)
-        tags = [(33550, "d", 3, (PX, PX, 0.0), True), (33922, "d", 6, (0, 0, 0, X0, Y0, 0), True),
-                (34735, "H", len(keys), keys, True)]
-    tifffile.imwrite(root / "SAR-Intensity" / f"{stem}.tif", data, planarconfig="separate",
-                     photometric="minisblack", extratags=tags)
-    return stem
-
-
-def write_geojson(root: Path, stem: str, rings: list[list[list[list[float]]]], crs: str | None) -> Path:
-    (root / "geojson_buildings").mkdir(parents=True, exist_ok=True)
-    doc: dict = {"type": "FeatureCollection",
-                 "features": [{"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": r}}
-                              for r in rings]}
-    if crs:
-        doc["crs"] = {"type": "name", "properties": {"name": crs}}
-    path = root / "geojson_buildings" / (stem.replace("_SAR-Intensity_", "_Buildings_") + ".geojson")
-    path.write_text(json.dumps(doc))
-    return path
-
-
-def utm(col: float, row: float) -> list[float]:
-    return [X0 + col * PX, Y0 - row * PX]
 
 
 def box(c0: float, r0: float, c1: float, r1: float, to=utm) -> list[list[float]]:
@@ -91,17 +53,6 @@ def to_crs(epsg: str):
     return lambda col, row: list(inverse.transform(*utm(col, row)))
 
 
-def test_lonlat_footprints_are_projected_to_known_utm_coordinates(tmp_path):
-    # UTM reference values: the central meridian (3°E in zone 31) maps to 500 km easting, the equator to northing 0,
-    # 45°N to k0 × the WGS84 meridian arc (4 984 944.378 m); lon/lat swapped would land nowhere near these.
-    stem = write_tile(tmp_path, 2)
-    path = write_geojson(tmp_path, stem, [[[[3.0, 45.0], [3.0, 0.0], [2.0, 45.0], [4.0, 45.0], [3.0, 45.0]]]],
-                         "urn:ogc:def:crs:OGC:1.3:CRS84")
-    (ring,), = geojson_polygons(path, read_georef(tmp_path / "SAR-Intensity" / f"{stem}.tif"))
-    np.testing.assert_allclose(ring[:2], [[500000.0, 0.9996 * 4984944.378], [500000.0, 0.0]], atol=0.01)
-    assert ring[2, 0] - 500000 == pytest.approx(500000 - ring[3, 0]) and ring[2, 1] == pytest.approx(ring[3, 1])
-
-
 @pytest.mark.parametrize("crs", ["urn:ogc:def:crs:OGC:1.3:CRS84", "EPSG:4326", None, "EPSG:32632"])
 def test_footprints_in_another_crs_are_reprojected_to_the_tile(tmp_path, crs):
     # lon/lat declared (SN6's CRS84, or EPSG:4326 whose GeoJSON axis order is still lon, lat), lon/lat undeclared
@@ -109,42 +60,6 @@ def test_footprints_in_another_crs_are_reprojected_to_the_tile(tmp_path, crs):
     stem = write_tile(tmp_path, 2)
     write_geojson(tmp_path, stem, footprints(to_crs(crs or "OGC:CRS84")), crs)
     np.testing.assert_array_equal(SpaceNet6(tmp_path, split="all")[0]["mask"].numpy(), expected_mask())
-
-
-def test_rasterize_takes_pixels_whose_centre_is_inside():
-    # integer-cornered square with a hole: exactly its pixels; a half-pixel offset square: centres decide
-    square = np.array([[2, 1], [7, 1], [7, 5], [2, 5]], float)
-    hole = np.array([[3, 2], [5, 2], [5, 3], [3, 3]], float)
-    mask = rasterize([[square, hole]], (8, 10))
-    assert mask.dtype == np.uint8 and mask.sum() == 5 * 4 - 2 * 1
-    expected = np.zeros((8, 10), np.uint8)
-    expected[1:5, 2:7] = 1
-    expected[2, 3:5] = 0
-    np.testing.assert_array_equal(mask, expected)
-    assert rasterize([[square + 0.4]], (8, 10)).sum() == 5 * 4 and rasterize([[square + 0.6]], (8, 10))[1, 2] == 0
-    # centres exactly on an edge (GDAL's half-open scanlines): in on right and top edges, out on left and bottom
-    # ones. x + y < 8: 28 centres inside, 8 on the (right) hypotenuse -> 36; x + y > 8: the 8 on its left one are out
-    assert rasterize([[np.array([[0, 0], [8, 0], [0, 8]], float)]], (10, 10)).sum() == 28 + 8
-    assert rasterize([[np.array([[8, 0], [8, 8], [0, 8]], float)]], (10, 10)).sum() == 28
-    on_centres = rasterize([[np.array([[0.5, 0.5], [4.5, 0.5], [4.5, 4.5], [0.5, 4.5]])]], (10, 10))
-    assert on_centres[:4, 1:5].all() and on_centres.sum() == 16  # rows 0-3 (top edge in), columns 1-4 (right in)
-    assert rasterize([], (3, 4)).shape == (3, 4) and rasterize([[square[:2]]], (3, 4)).sum() == 0
-
-
-def test_geotransforms_as_gdal_reads_them(tmp_path):
-    stem = write_tile(tmp_path, 1)
-    georef = read_georef(tmp_path / "SAR-Intensity" / f"{stem}.tif")
-    assert tuple(georef.transform)[:6] == (PX, 0.0, X0, 0.0, -PX, Y0) and georef.crs.to_epsg() == 32631
-    assert read_georef(tmp_path / "SAR-Intensity" / f"{write_tile(tmp_path, 2, geo=False)}.tif") is None
-    point = (1, 1, 0, 3, 1024, 0, 1, 1, 1025, 0, 1, 2, 3072, 0, 1, 32631)  # RasterPixelIsPoint: tie at a centre
-    matrix = (PX, 0.1, 0, X0, 0.1, -PX, 0, Y0, 0, 0, 0, 0, 0, 0, 0, 1)  # ModelTransformation, rotated
-    for name, tags, expected in (
-            ("point", [(33550, "d", 3, (PX, PX, 0.0), True), (33922, "d", 6, (0, 0, 0, X0, Y0, 0), True),
-                       (34735, "H", len(point), point, True)], (PX, 0.0, X0 - PX / 2, 0.0, -PX, Y0 + PX / 2)),
-            ("matrix", [(34264, "d", 16, matrix, True)], (PX, 0.1, X0, 0.1, -PX, Y0))):
-        tifffile.imwrite(tmp_path / f"{name}.tif", np.zeros((4, 8, 8), np.float32), planarconfig="separate",
-                         photometric="minisblack", extratags=tags)
-        assert tuple(read_georef(tmp_path / f"{name}.tif").transform)[:6] == pytest.approx(expected)
 
 
 def test_pixel_space_geojson_on_a_tile_without_georeference(tmp_path):
@@ -274,37 +189,6 @@ def test_image_mask_folder(tmp_path):
         SegmentationFolder(tmp_path, "all")
 
 
-def test_train_augment_is_joint_and_mmseg_like():
-    torch.manual_seed(0)
-    mask = torch.zeros(40, 40, dtype=torch.long)
-    mask[5:25, 10:20] = 1
-    image = mask[None].float()
-    aligned = TrainAugment(24, ratio_range=(1.0, 1.0), brightness=0.0, contrast=(1.0, 1.0), cat_max_ratio=1.0)
-    for _ in range(10):  # with no photometric change and no rescale, image and mask stay pixel-aligned
-        im, m = aligned(image, mask)
-        assert im.shape == (1, 24, 24) and m.shape == (24, 24)
-        assert torch.equal(im[0].long(), m)
-    full = TrainAugment(64)  # smaller than the crop after rescaling: padded, the mask with 255
-    for _ in range(10):
-        im, m = full(image, mask)
-        assert im.shape == (1, 64, 64) and im.min() >= 0 and im.max() <= 1
-        assert set(m.unique().tolist()) <= {0, 1, 255} and (m == 255).any()
-
-
-def test_simulated_spacenet6_round_trip(tmp_path):
-    root = write_spacenet6_like(tmp_path / "a", n_tiles=4, size=64, seed=3)
-    write_spacenet6_like(tmp_path / "b", n_tiles=4, size=64, seed=3)
-    files = sorted(p.relative_to(root) for p in root.rglob("*.*"))
-    assert len(files) == 8
-    assert all((root / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)  # deterministic
-    data = SpaceNet6(root, split="all")
-    rng = np.random.default_rng(3)
-    for k in range(4):  # the reader's rasterised GeoJSON equals the simulator's own footprint mask
-        _, _, mask = simulate_urban(rng, 64, "left" if k % 2 == 0 else "right")
-        index = next(i for i, s in enumerate(data.stems) if s.endswith(f"tile_{1000 + k}"))
-        np.testing.assert_array_equal(data[index]["mask"].numpy(), mask)
-
-
 def test_simulator_masks_match_the_old_rasteriser(tmp_path):
     # tests/fixtures/spacenet6_sim_masks_old.npz: the reader's masks of the first 8 tiles of the embedded default
     # (128 px, seed 0) from the code before rasterio/pyproj (tifffile geokeys, scikit-image polygon fill, commit
@@ -316,13 +200,3 @@ def test_simulator_masks_match_the_old_rasteriser(tmp_path):
     new = np.stack([data[next(i for i, s in enumerate(data.stems) if s.endswith(f"tile_{1000 + k}"))]["mask"].numpy()
                     for k in range(8)])
     assert old.sum() == 21758 and int((new != old).sum()) <= 2
-
-
-def test_embedded_default_is_written_once_to_the_cache(tmp_path, monkeypatch):
-    from sarhub.data.synthetic.urban import simulated_spacenet6_root
-
-    monkeypatch.setenv("SARHUB_CACHE", str(tmp_path))
-    root = simulated_spacenet6_root(n_tiles=2, size=32, seed=0)
-    stamp = (root / ".complete").stat().st_mtime_ns
-    assert simulated_spacenet6_root(n_tiles=2, size=32, seed=0) == root
-    assert (root / ".complete").stat().st_mtime_ns == stamp and len(SpaceNet6(root, split="all")) == 2

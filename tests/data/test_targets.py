@@ -3,6 +3,8 @@ FUSAR-Ship, and one clear error naming the file for each kind of bad input."""
 import numpy as np
 import pytest
 import tifffile
+import torch
+from helpers.inputs import mstar_set
 from PIL import Image
 
 from sarhub.data.synthetic.targets import simulate_chip, write_mstar_folders, write_phoenix
@@ -10,9 +12,10 @@ from sarhub.data.targets import (
     FUSARShipDataset,
     MSTARDataset,
     OpenSARShipDataset,
-    magnitude_to_unit,
     make_subset,
+    read_mstar_chip,
     read_phoenix,
+    translation_windows,
 )
 from sarhub.errors import DataError
 
@@ -60,6 +63,19 @@ def test_mstar_folders_crop_label_and_cache(tmp_path):
     assert item["image"].shape == (1, 128, 128) and item["label"] == 1 and item["image"].max() == 1.0
     assert ds[4]["image"] is ds[4]["image"]  # decoded once
     assert MSTARDataset(root, "test", crop=128, image_size=64)[0]["image"].shape == (1, 64, 64)
+
+
+def test_a_view_with_other_items_reads_its_own_chips(tmp_path):
+    """Copies of a set with other items (the probes' validation split) share the decoded cache by chip, not by
+    position: item i of the view is its own chip (the cache used to be keyed by index and gave train's chip i)."""
+    import copy
+
+    root = write_mstar_folders(tmp_path / "soc", n_train=3, n_test=1, size=130)
+    train = MSTARDataset(root, "train", crop=128)
+    view = copy.copy(train)
+    view.items = train.items[::-1]
+    first = train[0]["image"]
+    assert not torch.equal(view[0]["image"], first) and torch.equal(view[len(view) - 1]["image"], first)
 
 
 def test_mstar_phoenix_layout_reads_like_the_jpeg_layout(tmp_path):
@@ -114,7 +130,7 @@ def test_mstar_eoc_layout_errors(tmp_path):
     with pytest.raises(DataError, match="class ZSU_23_4 is not one of the training classes"):
         MSTARDataset(root, "test", classes=train.classes)
     (root / "TEST_45").mkdir()
-    with pytest.raises(DataError, match="several test folders .TEST_30, TEST_45.: choose one with --test-dir"):
+    with pytest.raises(DataError, match="several test folders .TEST_30, TEST_45.: choose one with test_dir .--test-dir."):
         MSTARDataset(root, "test", classes=train.classes)
 
 
@@ -185,8 +201,45 @@ def test_fusar_keeps_the_papers_classes(tmp_path):
     assert len(train) == 24 and len(test) == 6 and train[0]["image"].shape == (1, 32, 32)
 
 
-def test_magnitude_conversion_and_simulator_masks():
-    img, target, shadow = simulate_chip(np.random.default_rng(0), 3)
-    assert img.max() == 1.0 and target.any() and shadow.any() and not (target & shadow).any()
-    assert img[target].mean() > 3 * img[shadow].mean()
-    assert magnitude_to_unit(np.array([[0.0, 2.0]])).tolist() == [[0.0, 1.0]]
+def test_mstar_test_labels_follow_training_a_missing_class_is_fine_an_extra_one_is_named(tmp_path):
+    root = mstar_set(tmp_path / "m", ("A", "B", "C"), ("A", "C"))
+    train = MSTARDataset(root, "train", crop=32)
+    test = MSTARDataset(root, "test", crop=32, classes=train.classes)
+    assert sorted({label for _, label in test.items}) == [0, 2]  # C keeps label 2 though B is missing
+    extra = mstar_set(tmp_path / "e", ("A", "B"), ("A", "B", "Z"))
+    with pytest.raises(DataError, match="class Z is not one of the training classes"):
+        MSTARDataset(extra, "test", crop=32, classes=MSTARDataset(extra, "train", crop=32).classes)
+
+
+def test_nan_pixel_in_an_image_file_chip_is_an_error_not_a_zero_chip(tmp_path):
+    chip = np.ones((40, 40), np.float32)
+    chip[3, 3] = np.nan
+    tifffile.imwrite(tmp_path / "chip.tif", chip)
+    with pytest.raises(DataError, match="chip.tif: contains 1 NaN/inf"):
+        read_mstar_chip(tmp_path / "chip.tif", 32)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("NumberOfRows", "-128", "impossible sizes"),
+    ("native_header_length", "abc", "lacks a valid size field"),
+])
+def test_phoenix_header_with_bad_sizes_is_named(tmp_path, field, value, message):
+    path = tmp_path / "chip.raw"
+    write_phoenix(path, np.ones((8, 8), np.float32), header_fields={field: value})
+    with pytest.raises(DataError, match=message):
+        read_phoenix(path)
+
+
+def test_translation_windows_random_in_training_centre_at_test():
+    image = torch.arange(16 * 16, dtype=torch.float32).view(1, 16, 16)
+    train_tf, test_tf = translation_windows(8)
+    assert torch.equal(test_tf(image), image[:, 4:12, 4:12])
+    torch.manual_seed(0)
+    corners = set()
+    for _ in range(20):
+        window = train_tf(image)
+        top, left = divmod(int(window[0, 0, 0]), 16)
+        assert window.shape == (1, 8, 8) and torch.equal(window, image[:, top:top + 8, left:left + 8])
+        corners.add((top, left))
+    assert len(corners) > 5  # the window moves
+    assert translation_windows(None) == (None, None)

@@ -2,29 +2,11 @@
 per-class test split carved from the training list, and one clear error for each kind of bad input."""
 import numpy as np
 import pytest
+from helpers.tsx_slc_fixture import write_tsx_slc
 
-from sarhub.data.scene import open_scene_split
+from sarhub.data.scene_sets import SceneData
 from sarhub.data.tsx_slc import AMPLITUDE_SCALE, TSXSLCDataset, read_amplitude
 from sarhub.errors import DataError
-
-
-def write_tsx_slc(root, per_class=10, classes=("forest", "water"), dtype=np.complex64):
-    """A tiny copy of the published layout: slc_data/<class>/*.npy, CSV lists with headers, catename→label map."""
-    rng = np.random.default_rng(0)
-    rows = []
-    for name in classes:
-        (root / "slc_data" / name).mkdir(parents=True)
-        for i in range(per_class):
-            z = (rng.normal(size=(8, 8)) + 1j * rng.normal(size=(8, 8))) * (100 if name == "water" else 1000)
-            np.save(root / "slc_data" / name / f"{name}_{i}.npy", z.astype(dtype))
-            rows.append(f"{name}/{name}_{i}.npy,{name}")
-    train = [r for i, r in enumerate(rows) if i % 5]
-    val = [r for i, r in enumerate(rows) if not i % 5]
-    (root / "slc_train_3.txt").write_text("path,catename\n" + "\n".join(train) + "\n")
-    (root / "slc_val_3.txt").write_text("path,catename\n" + "\n".join(val) + "\n")
-    (root / "slc_catename2label_cate8.txt").write_text(
-        "catename,label\n" + "".join(f"{n},{i}\n" for i, n in enumerate(reversed(classes))))
-    return root
 
 
 @pytest.mark.parametrize("dtype", [np.complex64, np.complex128, np.float32])
@@ -50,7 +32,7 @@ def test_label_map_is_used_as_given_and_splits_are_disjoint(tmp_path):
     water = [train[i]["image"].mean() for i in range(len(train)) if train[i]["label"] == 0]
     forest = [train[i]["image"].mean() for i in range(len(train)) if train[i]["label"] == 1]
     assert max(water) < min(forest)  # absolute brightness survives (no per-image min–max)
-    assert open_scene_split("TSX-SLC", str(root), "val").items == val.items
+    assert SceneData(dataset="TSX-SLC", root=str(root)).open_split("val", None, tmp_path, 0).items == val.items
 
 
 @pytest.mark.parametrize("corrupt, message", [

@@ -1,10 +1,20 @@
-"""Segmentation metrics: each formula of Eq. (11)-(14) against counts worked out by hand, accumulation, merging."""
+"""Segmentation metrics: each formula of Eq. (11)-(14) against counts worked out by hand, accumulation, merging, and
+the land-cover scores after Hungarian matching of clusters."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
-from sarhub.metrics.segmentation import TABLE8_COLUMNS, ConfusionMatrix, segmentation_scores
+from sarhub.metrics.segmentation import (
+    TABLE8_COLUMNS,
+    ConfusionMatrix,
+    contingency,
+    hungarian_mapping,
+    land_cover_scores,
+    matched_agreement,
+    segmentation_scores,
+)
 
 # Truth (255 = ignored) and prediction, 4×4. Building pixels in truth: (0,2) (0,3) (1,2) (1,3) (2,2) = 5;
 # predicted building among them: all but (1,2) -> TP_b = 4, FN_b = 1. Background pixels: 16 - 5 - 1 ignored = 10;
@@ -84,3 +94,37 @@ def test_the_target_class_is_named_in_the_keys():
     ship = ship.compute(target="ship")
     assert ship["cpa_ship"] == building["cpa_building"] and ship["precision_ship"] == building["precision_building"]
     assert ship["miou"] == building["miou"] and "cpa_building" not in ship
+
+
+def test_matched_agreement_of_two_cluster_maps():
+    a = torch.tensor([[0, 0, 1, 1], [2, 2, 2, 1]])
+    assert matched_agreement(contingency(a, (a + 1) % 3, 3, 3)) == 100.0  # a relabelling agrees fully
+    b = torch.tensor([[1, 1, 1, 0], [2, 2, 0, 0]])
+    counts = contingency(a, b, 3, 3)
+    assert counts.sum() == 8 and counts[0, 1] == 2 and counts[1, 1] == 1 and counts[2, 0] == 1
+    # best one-to-one matching: 0→1 (2 px), 1→0 (2 px), 2→2 (2 px) = 6 of 8
+    assert matched_agreement(counts) == pytest.approx(75.0)
+
+
+def test_hungarian_mapping_of_a_permuted_label_map_gives_accuracy_one():
+    rng = np.random.default_rng(0)
+    truth = torch.as_tensor(rng.integers(0, 5, (64, 64)))
+    perm = torch.tensor([3, 0, 4, 1, 2])
+    clusters = perm[truth]
+    counts = torch.zeros(5, 5, dtype=torch.int64)
+    counts.index_put_((clusters.flatten(), truth.flatten()), torch.ones(64 * 64, dtype=torch.int64), accumulate=True)
+    lookup = hungarian_mapping(counts)
+    assert torch.equal(lookup[clusters], truth)
+    cm = torch.zeros(5, 5, dtype=torch.int64)
+    cm.index_put_((truth.flatten(), lookup[clusters].flatten()), torch.ones(64 * 64, dtype=torch.int64), accumulate=True)
+    scores = land_cover_scores(cm)
+    assert scores["overall_accuracy"] == 100 and scores["miou"] == 100 and scores["average_accuracy"] == 100
+
+
+def test_land_cover_scores_on_a_small_confusion_matrix():
+    cm = torch.tensor([[8, 2, 0], [1, 9, 0], [0, 0, 0]])  # class 2 absent from the truth: left out of the means
+    s = land_cover_scores(cm, ("a", "b", "c"))
+    assert s["overall_accuracy"] == pytest.approx(85.0)
+    assert s["average_accuracy"] == pytest.approx((80 + 90) / 2)
+    assert s["miou"] == pytest.approx((8 / 11 + 9 / 12) / 2 * 100)
+    assert s["acc_a"] == pytest.approx(80) and "acc_c" not in s

@@ -1,11 +1,15 @@
 """FCOS over the seven Table-7 backbones: builds, trains a step, detects; FPN P3–P7 with P6 from C5; MMDetection's
-test settings; Swin at sizes that are not multiples of 128; BatchNorm frozen when fine-tuning; optimiser groups."""
+test settings; Swin at sizes that are not multiples of 128; BatchNorm frozen when fine-tuning; optimiser groups;
+float32 anchors, losses and boxes under bf16 autocast."""
 import math
 
 import pytest
 import torch
 from safetensors.torch import save_file
 from torchvision.models.detection import FCOS
+from torchvision.models.detection.anchor_utils import AnchorGenerator
+from torchvision.models.detection.fcos import FCOSHead
+from torchvision.models.detection.image_list import ImageList
 
 from sarhub.backbones import create_model
 from sarhub.models.detection import DETECTION_BACKBONES, build_fcos, param_groups
@@ -93,6 +97,31 @@ def test_labels_are_0_based_in_targets_and_detections():
         target["labels"] = torch.tensor([label])
         with pytest.raises(ValueError, match=r"0\.\.2"):
             model([torch.zeros(1, S, S)], [target])
+
+
+def test_anchors_losses_and_boxes_stay_float32_under_bf16_autocast(monkeypatch):
+    """The anchors are the float32 ones whatever the feature maps' dtype (torchvision's bf16 anchors move by 4 px
+    at 1333 px); the head's outputs reach target assignment, the losses and box decoding in float32."""
+    model = build_fcos("resnet18", num_classes=1, min_size=S, max_size=S)
+    images = ImageList(torch.zeros(1, 1, 800, 1344), [(800, 1333)])
+    maps = [torch.zeros(1, 256, 800 // s, 1344 // s, dtype=torch.bfloat16) for s in (8, 16, 32, 64, 128)]
+    expected = model.anchor_generator(images, [m.float() for m in maps])[0]
+    anchors = model.anchor_generator(images, maps)[0]
+    assert anchors.dtype == torch.float32 and torch.equal(anchors, expected)
+    torchvisions = AnchorGenerator(model.anchor_generator.sizes, model.anchor_generator.aspect_ratios)(images, maps)[0]
+    assert torchvisions.dtype == torch.bfloat16 and (torchvisions.float() - expected).abs().max() == 4
+
+    seen, compute = [], FCOSHead.compute_loss
+    monkeypatch.setattr(FCOSHead, "compute_loss", lambda self, targets, outputs, *rest: seen.append(
+        {k: v.dtype for k, v in outputs.items()}) or compute(self, targets, outputs, *rest))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        losses = model([torch.rand(1, S, S)], [_target(2)])
+    assert seen == [dict.fromkeys(("cls_logits", "bbox_regression", "bbox_ctrness"), torch.float32)]
+    assert all(v.dtype == torch.float32 and torch.isfinite(v) for v in losses.values())
+    model.eval()
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        (out,) = model([torch.rand(1, S, S)])
+    assert len(out["boxes"]) and out["boxes"].dtype == out["scores"].dtype == torch.float32
 
 
 def test_batchnorm_frozen_when_fine_tuning_and_trained_from_scratch(tmp_path):

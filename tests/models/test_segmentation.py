@@ -1,14 +1,20 @@
-"""DeepLabV3 over every Table 8 backbone: builds, trains one step (finite loss, weights move), evaluates on CPU."""
+"""DeepLabV3 over every Table 8 backbone: builds, trains one step (finite loss, weights move), evaluates on CPU; the
+atrous convolutions that skip padding taps give torchvision's outputs and gradients; float32 logits under bf16."""
 from __future__ import annotations
+
+import copy
 
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
+from torchvision.models.segmentation.deeplabv3 import DeepLabHead
 
 from sarhub.models.segmentation import (
     ASPP_RATES,
     AUX_WEIGHT,
     SEGMENTATION_BACKBONES,
+    AtrousConv2d,
     build_deeplabv3,
 )
 
@@ -51,3 +57,31 @@ def test_heads_are_torchvision_deeplabv3_with_explicit_rates():
 def test_sync_batchnorm_only_when_distributed_on_cuda():
     model = build_deeplabv3("resnet18", aux=False)
     assert not any(isinstance(m, torch.nn.SyncBatchNorm) for m in model.modules())
+
+
+@pytest.mark.parametrize("hw", [(16, 16), (8, 40), (30, 30), (40, 12)])
+def test_atrous_convs_skipping_padding_taps_give_the_same_outputs_and_gradients(hw):
+    """Rates at least the map's height and/or width: the centre row/column alone; smaller: the full kernel."""
+    torch.manual_seed(0)
+    x = torch.randn(2, 8, *hw, dtype=torch.float64)
+    for rate in ASPP_RATES:
+        conv = nn.Conv2d(8, 4, 3, padding=rate, dilation=rate, bias=False).double()
+        skipping = copy.deepcopy(conv)
+        skipping.__class__ = AtrousConv2d
+        xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+        ya, yb = conv(xa), skipping(xb)
+        assert torch.allclose(ya, yb, rtol=0, atol=1e-12)
+        (ya ** 2).sum().backward()
+        (yb ** 2).sum().backward()
+        assert torch.allclose(conv.weight.grad, skipping.weight.grad, rtol=0, atol=1e-10)
+        assert torch.allclose(xa.grad, xb.grad, rtol=0, atol=1e-10)
+
+
+def test_aspp_is_torchvisions_with_skipping_atrous_convs_and_float32_logits():
+    model = build_deeplabv3("resnet18", img_size=64, output_stride=16)
+    assert [type(branch[0]) for branch in model.classifier[0].convs[1:4]] == [AtrousConv2d] * 3
+    reference = DeepLabHead(512, 2, atrous_rates=ASPP_RATES).state_dict()
+    assert {k: v.shape for k, v in model.classifier.state_dict().items()} == {k: v.shape for k, v in reference.items()}
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(torch.rand(2, 1, 64, 64))
+    assert out["out"].dtype == out["aux"].dtype == torch.float32

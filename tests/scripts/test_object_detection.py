@@ -61,4 +61,4 @@ def test_ssdd_layout_train_then_test_all_inshore_offshore_and_any_coco_set(tmp_p
     assert row.startswith("| resnet18 | TSX | train.json | all | 6 |") and "| 2 |" in row
     proc = run([sys.executable, "test.py", "--checkpoint", str(out / "checkpoint_last.pth"), "--ann", "x.json"],
                tmp_path, check=False)
-    assert proc.returncode == 2 and "--ann needs --image-dir" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 and "image_dir: an ann set needs image_dir" in proc.stderr and "Traceback" not in proc.stderr

@@ -69,7 +69,7 @@ def test_corrupt_data_gives_one_line_error_and_keeps_checkpoints(tmp_path):
     (data / "train.txt").write_text("\n".join(listing + ["b/9.npy 1"]) + "\n")
     (data / "val.txt").write_text("\n".join(listing) + "\n")
     proc = run([sys.executable, "train.py", *TINY, "--data-root", str(data), "--output", str(out), "--epochs", "2",
-                "--resume", "auto"], tmp_path, check=False)
+                "--resume", "auto", "--accept-changes"], tmp_path, check=False)  # other data: accepted, then bad
     assert proc.returncode == 2
     assert "9.npy" in proc.stderr and "Traceback" not in proc.stderr
     assert (out / "checkpoint_last.pth").read_bytes() == before

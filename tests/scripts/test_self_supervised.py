@@ -28,7 +28,7 @@ def test_pretrain_export_and_few_shot_from_the_hub_name(tmp_path, monkeypatch):
                 write_png(mstar / split / cls / f"{cls}_{i}.png", rng, 130)
     out = tmp_path / "mim"
     tiny = ["--encoder", "vit_tiny", "--img-size", "32", "--patch-size", "8"]
-    proc = run_script("self_supervised", [sys.executable, "pretrain_mim.py", "--data", str(pool), "--exclude",
+    proc = run_script("self_supervised", [sys.executable, "pretrain_mim.py", "--data-root", str(pool), "--exclude",
                                           "*/held_out/*", *tiny, "--epochs", "1", "--batch-size", "4",
                                           "--decoder-dim", "32", "--decoder-depth", "1", "--workers", "0",
                                           "--output", str(out)], tmp_path)
@@ -44,8 +44,8 @@ def test_pretrain_export_and_few_shot_from_the_hub_name(tmp_path, monkeypatch):
     assert (weights / "vit_tiny-mim-test.safetensors").stat().st_size == entry["size"] and len(entry["sha256"]) == 64
 
     results = tmp_path / "results"
-    env_args = ["--encoder-weights", "vit_tiny-mim-test", *tiny, "--data-root", str(mstar), "--shots", "1,2",
-                "--seeds", "2", "--results", str(results)]
+    env_args = ["--weights", "vit_tiny-mim-test", *tiny, "--data-root", str(mstar), "--shots", "1,2",
+                "--draws", "2", "--results", str(results)]
     monkeypatch.setenv("SARHUB_MANIFEST", str(manifest))
     monkeypatch.setenv("SARHUB_WEIGHTS", str(weights))
     probe = run_script("self_supervised", [sys.executable, "fewshot.py", *env_args, "--steps", "5"], tmp_path)
@@ -53,4 +53,5 @@ def test_pretrain_export_and_few_shot_from_the_hub_name(tmp_path, monkeypatch):
                       tmp_path)
     assert "matched" in probe.stdout and "1-shot" in probe.stdout and "fine-tune" in tune.stdout
     rows = (results.with_suffix(".md")).read_text().splitlines()
-    assert sum("| linear probe | 1 | 2 |" in r for r in rows) == 1 and sum("| fine-tune | 2 | 2 |" in r for r in rows) == 1
+    assert sum("| linear probe | mstar | test | 1 | 2 |" in r for r in rows) == 1
+    assert sum("| fine-tune | mstar | test | 2 | 2 |" in r for r in rows) == 1

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from sarhub.ssl.probe import few_shot_indices, linear_probe, mean_ci, probe_head
+from sarhub.ssl.probe import few_shot_indices, knn_top1, linear_probe, mean_ci, probe_head
 
 
 def test_few_shot_indices_take_k_per_class_and_depend_on_seed():
@@ -35,3 +35,14 @@ def test_mean_ci_matches_t_distribution():
     mean, half = mean_ci([1.0, 2.0, 3.0, 4.0])
     sd = math.sqrt(sum((v - 2.5) ** 2 for v in [1, 2, 3, 4]) / 3)
     assert mean == 2.5 and half == pytest.approx(3.182446 * sd / 2, rel=1e-5)
+
+
+def test_knn_top1_finds_clusters_and_is_at_chance_on_noise():
+    g = torch.Generator().manual_seed(0)
+    centres = torch.randn(3, 8, generator=g) * 5
+    y = torch.arange(3).repeat_interleave(40)
+    x = centres[y] + torch.randn(120, 8, generator=g)
+    assert knn_top1(x[::2], y[::2], x[1::2], y[1::2], k=5) == 100.0
+    noise = torch.randn(400, 8, generator=g)
+    labels = torch.randint(2, (400,), generator=g)
+    assert 35 < knn_top1(noise[:200], labels[:200], noise[200:], labels[200:], k=5) < 65

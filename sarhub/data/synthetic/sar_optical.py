@@ -101,3 +101,28 @@ def simulated_sen12ms_root(n_patches: int = 96, size: int = 128, seed: int = 0) 
     """The embedded default for `sar_optical/`: written once under the cache folder, keyed by its parameters."""
     params = {"n_patches": n_patches, "size": size, "seed": seed, "version": 1}
     return cached_simulation("sen12ms", params, lambda root: write_sen12ms(root, n_patches, size, seed))
+
+
+def write_pairs(root: str | Path, n_fragments: int = 4, size: int = 64, seed: int = 0) -> Path:
+    """Write simulated fragments in the real paired-folder layout (`sarhub.data.s1s2_pairs`): sar/NNN.png 8-bit VH
+    (−30..0 dB), opt/NNN.jpg 8-bit true colour (B4, B3, B2 over 0..3000 reflectance) and metadata.json."""
+    import json
+
+    from PIL import Image
+
+    root = Path(root)
+    (root / "sar").mkdir(parents=True, exist_ok=True)
+    (root / "opt").mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    entries = []
+    for i in range(n_fragments):
+        s1, s2, _ = simulate_pair(rng, size)
+        vh = np.clip((s1[..., 1] + 30.0) / 30.0 * 255.0, 0, 255).astype(np.uint8)
+        rgb = s2[..., [S2_BANDS.index("B4"), S2_BANDS.index("B3"), S2_BANDS.index("B2")]].astype(np.float32)
+        name = f"{i:03d}"
+        Image.fromarray(vh).save(root / "sar" / f"{name}.png")
+        Image.fromarray(np.clip(rgb / 3000.0 * 255.0, 0, 255).astype(np.uint8)).save(root / "opt" / f"{name}.jpg",
+                                                                                     quality=92)
+        entries.append({"fragment_filename": f"{name}.png", "corners_EPSG:3395": [[i * size * 10.0, 0.0]]})
+    (root / "metadata.json").write_text(json.dumps(entries, indent=1))
+    return root

@@ -10,13 +10,14 @@ as the benchmarks annotate). Images are 8-bit grey amplitude; everything is dete
 """
 from __future__ import annotations
 
+import io
 import json
-import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
 
+from sarhub.checkpoints import atomic_write, write_text_atomic
 from sarhub.data.synthetic.scenes import cache_dir
 from sarhub.data.synthetic.speckle import rotated_rect, smooth_field, speckle, textured_reflectivity
 
@@ -105,12 +106,12 @@ def _save_image(path: Path, image: np.ndarray) -> None:
     """8-bit grey PNG, or JPEG (quality 95) for a .jpg path, written atomically."""
     from PIL import Image
 
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    buffer = io.BytesIO()
     if path.suffix == ".jpg":
-        Image.fromarray(image).save(tmp, format="JPEG", quality=95)
+        Image.fromarray(image).save(buffer, format="JPEG", quality=95)
     else:
-        Image.fromarray(image).save(tmp, format="PNG")
-    os.replace(tmp, path)
+        Image.fromarray(image).save(buffer, format="PNG")
+    atomic_write(path, buffer.getbuffer())
 
 
 def write_coco_ship_dataset(root: str | Path, n_train: int = 200, n_test: int = 50, size: int = 256,
@@ -137,7 +138,7 @@ def write_coco_ship_dataset(root: str | Path, n_train: int = 200, n_test: int = 
                     "id": ann_id})
         data = {"info": {"description": f"SAR-HUB simulated ship scenes (seed {seed})"}, "licenses": [],
                 "images": images, "annotations": annotations, "categories": [CATEGORY]}
-        _write_text(root / "annotations" / f"{split}.json", json.dumps(data))
+        write_text_atomic(root / "annotations" / f"{split}.json", json.dumps(data))
     return root
 
 
@@ -154,9 +155,9 @@ def write_voc_ship_dataset(root: str | Path, n_train: int = 200, n_test: int = 5
         names = []
         for name, image, boxes in _scenes(n, size, seed, split):
             _save_image(root / "JPEGImages" / f"{name}.jpg", image)
-            _write_text(root / "Annotations" / f"{name}.xml", _voc_xml(f"{name}.jpg", size, boxes))
+            write_text_atomic(root / "Annotations" / f"{name}.xml", _voc_xml(f"{name}.jpg", size, boxes))
             names.append(name)
-        _write_text(root / "ImageSets" / "Main" / f"{split}.txt", "\n".join(names) + "\n")
+        write_text_atomic(root / "ImageSets" / "Main" / f"{split}.txt", "\n".join(names) + "\n")
     return root
 
 
@@ -179,12 +180,6 @@ def _voc_xml(filename: str, size: int, boxes: list[tuple]) -> str:
             ET.SubElement(bnd, tag).text = str(value)
     ET.indent(ann)
     return ET.tostring(ann, encoding="unicode") + "\n"
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def simulated_ship_root(n_train: int = 160, n_test: int = 40, seed: int = 0, size: int = 128) -> Path:
