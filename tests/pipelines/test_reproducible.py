@@ -12,7 +12,8 @@ from sarhub import engine
 from sarhub.callbacks import Callback
 from sarhub.checkpoints import load_checkpoint
 from sarhub.cli import parse_config
-from sarhub.pipelines import byol, detection, mim, scene, segmentation, targets
+from sarhub.data.synthetic.sar_optical import write_pairs
+from sarhub.pipelines import byol, detection, fusion, mim, scene, segmentation, targets
 
 CASES = {
     "targets": (targets.TargetConfig, targets.train, ["--sim-per-class", "3", "--img-size", "32", "--batch-size", "8",
@@ -31,6 +32,9 @@ CASES = {
     "byol": (byol.BYOLConfig, byol.pretrain, ["--batch-size", "8", "--view-size", "32", "--tile-size", "32",
                                               "--sim-per-class", "6", "--hidden-dim", "32", "--proj-dim", "16"],
              "--epochs"),
+    "fusion": (fusion.FusionConfig, fusion.pretrain, ["--strategy", "late", "--batch-size", "16", "--widths", "4", "8",
+                                                      "16", "32", "--dim", "8", "--crop", "32", "--max-superpixels",
+                                                      "32", "--patch", "64", "--test-fraction", "0.25"], "--epochs"),
 }
 
 
@@ -57,6 +61,8 @@ def test_same_seed_same_run_and_exact_resume_with_two_workers(task, tmp_path, mo
     command = [*tiny, "--workers", "2", "--seed", "3", length, "4" if length == "--iterations" else "2"]
     if task == "mim":
         command += tiny_pool(tmp_path / "pool")
+    if task == "fusion":  # 8 real-layout pairs of 128 px, tiled into 64 px windows: 24 training windows
+        command += ["--data-root", str(write_pairs(tmp_path / "pairs", n_fragments=8, size=128))]
     train(parse_config(config, [*command, "--output", str(tmp_path / "a")]))
     defaults = engine.default_callbacks
     with monkeypatch.context() as patch:
