@@ -27,3 +27,23 @@ def test_export_name_cannot_leave_out_dir(user_home, name):
     with pytest.raises((WeightsError, ConfigError)):
         hub_tools.main(["export", "--checkpoint", str(ckpt), "--name", name, "--out-dir", str(user_home / "out")])
     assert not list(user_home.rglob("*.safetensors"))
+
+
+def test_export_hf_writes_the_folder_timm_loads_with_the_same_outputs(user_home, tmp_path):
+    """`export --hf DIR` writes config.json (the pretrained_cfg) + model.safetensors: timm's local-dir: loader (the
+    layout of a Hugging Face Hub repository) builds the same network as sarhub.create_model from the Hub file."""
+    import json
+
+    import timm
+
+    model, ckpt = write_run(tmp_path)
+    hub_tools.main(["export", "--checkpoint", str(ckpt), "--name", "r18-hf-test", "--out-dir", str(tmp_path / "w"),
+                    "--manifest", str(tmp_path / "manifest.json"), "--hf", str(tmp_path / "hf")])
+    config = json.loads((tmp_path / "hf" / "config.json").read_text())
+    assert config["architecture"] == "resnet18" and config["pretrained_cfg"]["input_size"] == [1, 32, 32]
+    from_timm = timm.create_model(f"local-dir:{tmp_path / 'hf'}", pretrained=True).eval()
+    from_hub = create_model("resnet18", weights=str(tmp_path / "w" / "r18-hf-test.safetensors"), num_classes=0).eval()
+    x = torch.rand(2, 1, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(from_timm(x), from_hub(x), atol=1e-6)
+        assert torch.allclose(from_timm(x), model.forward_head(model.forward_features(x), pre_logits=True), atol=1e-6)
