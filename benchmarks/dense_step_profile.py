@@ -49,6 +49,7 @@ from sarhub.config import option
 from sarhub.data.cache import DecodedCache
 from sarhub.data.coco_masks import Letterbox
 from sarhub.data.detection import collate
+from sarhub.data.loader import sharded_loader
 from sarhub.data.segmentation_transforms import JointCompose, TrainAugment
 from sarhub.distributed import DistEnv
 from sarhub.models.detection import build_fcos, param_groups
@@ -319,10 +320,10 @@ def profile_eval(task: str, root: Path | None, images: int, rounds: int, only: l
             setup = Setup(task, model, data, flags, amp)
             start = clock()
             if task == "detection":
-                loader = detection.test_loader(Subset(data, subset), 4, CPU)
+                loader = sharded_loader(Subset(data, subset), 4, CPU, collate_fn=collate)
                 detection.predict_detections(setup.model, loader, CPU, amp)
             else:
-                loader = segmentation.eval_loader(Subset(data, subset), 8, CPU)
+                loader = sharded_loader(Subset(data, subset), 8, CPU, collate_fn=segmentation.collate_lists)
                 segmentation.evaluate_segmentation(setup.model, loader, CPU, 2, 256 if root else None, "ship", amp)
             if r:
                 seconds[name].append((clock() - start) / len(subset))

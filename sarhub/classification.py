@@ -17,7 +17,7 @@ from torchvision.transforms import v2
 from sarhub.backbones import ModelOptions
 from sarhub.checkpoints import write_text_atomic
 from sarhub.config import OptimOptions, RunOptions, TaskConfig, group, option
-from sarhub.data.loader import seeded_train_loader
+from sarhub.data.loader import seeded_train_loader, sharded_loader
 from sarhub.data.samplers import ClassBalancedBatchSampler
 from sarhub.distributed import DistEnv, ShardSampler, all_gather_objects, barrier, channels_last_on, wrap_ddp
 from sarhub.engine import FitConfig, fit
@@ -100,11 +100,6 @@ def train_loader(dataset: Dataset, batch_size: int, workers: int, env: DistEnv, 
                                      drop_last=True)
     return seeded_train_loader(dataset, batch_size, workers, env, seed, sampler=sampler,
                                drop_last=len(dataset) > batch_size)  # type: ignore[arg-type]
-
-
-def eval_loader(dataset: Dataset, batch_size: int, workers: int, env: DistEnv) -> DataLoader:
-    return DataLoader(dataset, batch_size=batch_size, sampler=ShardSampler(len(dataset), env.rank, env.world_size),
-                      num_workers=workers, pin_memory=env.device.type == "cuda")
 
 
 def classification_step(preprocess: Preprocess, loss_fn: nn.Module, device: torch.device,
@@ -208,7 +203,7 @@ def train_classifier(cfg: ClassifierConfig, env: DistEnv, train_set: Dataset, va
     optimizer, scheduler, interval = optimizer_factory(model, len(loader))
     sigmoid = cfg.loss.name == "bce"
     selecting = {SELECT: val_set} if val_set is not None else {}
-    loaders = {name: eval_loader(ds, batch_size, run.workers, env) for name, ds in {**selecting,
+    loaders = {name: sharded_loader(ds, batch_size, env, run.workers) for name, ds in {**selecting,
                                                                                   **(extra_eval or {})}.items()}
 
     def evaluate(model: nn.Module) -> dict:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, get_worker_info
 
-from sarhub.distributed import DistEnv
+from sarhub.distributed import DistEnv, ShardSampler
 
 
 def derived_seed(*values: int) -> int:
@@ -129,3 +129,12 @@ def seeded_train_loader(dataset: Dataset, batch_size: int, workers: int, env: Di
                         pin_memory=env.device.type == "cuda", persistent_workers=workers > 0, collate_fn=collate_fn,
                         generator=torch.Generator().manual_seed(seed))  # base seeds: not from the global RNG
     return loader, batches
+
+
+def sharded_loader(dataset: Dataset, batch_size: int, env: DistEnv, workers: int = 0,
+                   collate_fn: Any = None) -> DataLoader:
+    """The evaluation loader of every task: each process reads its shard in order (`ShardSampler`); workers
+    persist, so their decoded-image caches serve every evaluation of a run."""
+    return DataLoader(dataset, batch_size=batch_size, sampler=ShardSampler(len(dataset), env.rank, env.world_size),
+                      collate_fn=collate_fn, num_workers=workers, persistent_workers=workers > 0,
+                      pin_memory=env.device.type == "cuda")

@@ -12,11 +12,10 @@ from sarhub.checkpoints import load_run
 from sarhub.config import OptimOptions, group, option
 from sarhub.data.coco_masks import validation_split
 from sarhub.data.detection import CocoDetection, RandomHorizontalFlip, VOCDetection, collate, subset_groups, to_coco_gt
-from sarhub.data.loader import seeded_train_loader
+from sarhub.data.loader import seeded_train_loader, sharded_loader
 from sarhub.data.synthetic.ships import simulated_ship_root
 from sarhub.distributed import (
     DistEnv,
-    ShardSampler,
     all_gather_objects,
     barrier,
     channels_last_on,
@@ -184,12 +183,6 @@ def evaluate_detector(model, loader: DataLoader, gt: dict, env: DistEnv, amp: bo
     return {k: 100.0 * v for k, v in coco_evaluate(gt, predict_detections(model, loader, env, amp)).items()}
 
 
-def test_loader(dataset, batch_size: int, env: DistEnv, workers: int = 0) -> DataLoader:
-    """The evaluation loader; its workers persist, so their decoded-image caches serve every evaluation."""
-    return DataLoader(dataset, batch_size=batch_size, collate_fn=collate, num_workers=workers,
-                      sampler=ShardSampler(len(dataset), env.rank, env.world_size), persistent_workers=workers > 0)
-
-
 def detection_step(env: DistEnv):
     """The engine's step_fn: FCOS's summed losses of a batch."""
     def step(model, batch):
@@ -229,7 +222,7 @@ def train(cfg: DetectionConfig) -> list[dict]:
         loader, sampler = seeded_train_loader(train_set, o.batch_size, cfg.run.workers, env, cfg.run.seed,
                                               sampler=sampler, drop_last=len(train_set) > o.batch_size,
                                               collate_fn=collate)
-        evals = test_loader(eval_set, o.batch_size, env, cfg.run.workers)
+        evals = sharded_loader(eval_set, o.batch_size, env, cfg.run.workers, collate)
         optimizer = torch.optim.SGD(param_groups(model, o.lr, o.weight_decay), lr=o.lr, momentum=o.momentum)
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, warmup_step_decay(o.warmup_iters, o.warmup_ratio, len(loader), o.lr_steps))
@@ -264,7 +257,7 @@ def test(test_cfg: DetectionTestConfig) -> dict:
     model = build_model(run, saved["num_classes"], weights=False)
     model.load_state_dict(state["model"])
     model.to(env.device)
-    detections = predict_detections(model, test_loader(test_set, run.optim.batch_size, env), env)
+    detections = predict_detections(model, sharded_loader(test_set, run.optim.batch_size, env, collate_fn=collate), env)
     gt = to_coco_gt(test_set)
     results: dict = {"detections": detections, "ground_truth": gt}
     if env.is_main:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from sarhub.backbones import backbone_family
 from sarhub.checkpoints import load_checkpoint, write_text_atomic
-from sarhub.classification import ClassifierConfig, build_transform, eval_loader, predict, train_classifier
+from sarhub.classification import ClassifierConfig, build_transform, predict, train_classifier
 from sarhub.config import OptimOptions, TestOptions, group, option
+from sarhub.data.loader import sharded_loader
 from sarhub.data.scene import SPLITS
 from sarhub.data.scene_sets import SceneData
 from sarhub.distributed import barrier, init_distributed
@@ -99,7 +100,7 @@ def test(test_cfg: SceneTestConfig) -> dict:
     if test_cfg.data_root:
         run = replace(run, data=replace(run.data, root=test_cfg.data_root))
     dataset = run.open_split(test_cfg.split, False, saved.get("classes"))
-    loader = eval_loader(dataset, test_cfg.batch_size, test_cfg.workers, env)
+    loader = sharded_loader(dataset, test_cfg.batch_size, env, test_cfg.workers)
     sigmoid = run.loss.name == "bce"
     members = []
     for path, state in zip(test_cfg.checkpoint, states):

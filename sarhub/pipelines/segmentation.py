@@ -14,7 +14,7 @@ from sarhub.checkpoints import load_run
 from sarhub.config import OptimOptions, group, option
 from sarhub.data.coco_masks import CocoMasks, Letterbox, validation_split
 from sarhub.data.detection import subset_groups
-from sarhub.data.loader import SeededDraws, seeded_train_loader
+from sarhub.data.loader import SeededDraws, seeded_train_loader, sharded_loader
 from sarhub.data.segmentation import SegmentationFolder, SpaceNet6
 from sarhub.data.segmentation_transforms import JointCompose, TrainAugment
 from sarhub.data.synthetic.urban import simulated_spacenet6_root
@@ -195,12 +195,6 @@ def collate_lists(items):
     return {key: [i[key] for i in items] for key in ("image", "mask", "path")}
 
 
-def eval_loader(dataset, batch_size: int, env: DistEnv, workers: int = 0) -> DataLoader:
-    """The evaluation loader; its workers persist, so their decoded-image caches serve every evaluation."""
-    return DataLoader(dataset, batch_size=batch_size, collate_fn=collate_lists, num_workers=workers,
-                      sampler=ShardSampler(len(dataset), env.rank, env.world_size), persistent_workers=workers > 0)
-
-
 @torch.no_grad()
 def image_confusions(model: torch.nn.Module, loader: DataLoader, num_classes: int, input_size: int | None,
                      amp: bool = False) -> tuple[list[str], torch.Tensor]:
@@ -292,7 +286,7 @@ def train(cfg: SegmentationConfig) -> list[dict]:
         draws = SeededDraws(len(train_set), o.eval_interval * o.batch_size, cfg.run.seed, env.rank)
         loader, sampler = seeded_train_loader(train_set, o.batch_size, cfg.run.workers, env, cfg.run.seed,
                                               sampler=draws, collate_fn=collate)
-        evals = eval_loader(eval_set, o.eval_batch_size, env, cfg.run.workers)
+        evals = sharded_loader(eval_set, o.eval_batch_size, env, cfg.run.workers, collate_lists)
         optimizer = torch.optim.SGD(model.parameters(), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, poly(o.iterations, o.power, min(o.min_lr / o.lr, 1.0)))
         step = segmentation_step(segmentation_loss(cfg.loss, cfg.ce_weight), cfg.aux_weight, env)
@@ -336,7 +330,7 @@ def test(test_cfg: SegmentationTestConfig) -> dict:
     model.load_state_dict(state["model"])
     model.to(env.device)
     input_size = (run.input_size or None) if isinstance(test_set, CocoMasks) else None
-    names, mats = image_confusions(model, eval_loader(test_set, run.optim.eval_batch_size, env), num_classes,
+    names, mats = image_confusions(model, sharded_loader(test_set, run.optim.eval_batch_size, env, collate_fn=collate_lists), num_classes,
                                    input_size)
     results: dict = {"images": names, "confusions": mats, "target": target}
     if env.is_main:

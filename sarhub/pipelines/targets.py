@@ -11,8 +11,9 @@ import torch
 
 from sarhub.backbones import backbone_family
 from sarhub.checkpoints import load_run
-from sarhub.classification import ClassifierConfig, eval_loader, predict, train_classifier
+from sarhub.classification import ClassifierConfig, predict, train_classifier
 from sarhub.config import OptimOptions, TestOptions, group, option
+from sarhub.data.loader import sharded_loader
 from sarhub.data.targets import TARGET_DATASETS, TargetData, TargetReader
 from sarhub.distributed import barrier, init_distributed
 from sarhub.engine import start_run
@@ -156,7 +157,7 @@ def test(test_cfg: TargetTestConfig) -> dict:
                                        f"checkpoint learned {', '.join(classes)}")
     test_set = run.open_split("test", classes)
     model, _, pre = rebuild_classifier(state, ckpt)
-    logits, targets = predict(model.to(env.device), eval_loader(test_set, test_cfg.batch_size, 0, env),
+    logits, targets = predict(model.to(env.device), sharded_loader(test_set, test_cfg.batch_size, env),
                               pre.to(env.device), env.device, amp=run.run.amp)  # training's precision
     result = classification_report(logits, targets)
     if env.is_main:
