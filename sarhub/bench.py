@@ -301,7 +301,8 @@ def cells_of(cfg: BenchConfig) -> list[Cell]:
     """Every cell of the benchmark, in run order (task by task, so one task's rows finish together)."""
     threads = cfg.threads or max(1, (os.cpu_count() or 1) // cfg.jobs)
     backbones = [Backbone.parse(b, cfg.model) for b in cfg.backbones]
-    sizes: dict[str | None, int | None] = {}
+    probes = cfg.tier != "smoke" and any(t.pipeline == "probe" for t in cfg.selected)
+    native = {b.label: native_size(b.weights) for b in backbones} if probes else {}  # one read per backbone
     out = []
     for task in cfg.selected:
         if cfg.tier not in task.protocols:
@@ -313,10 +314,8 @@ def cells_of(cfg: BenchConfig) -> list[Cell]:
             for seed in range(cfg.seeds or task.seeds[cfg.tier]):
                 folder = Path(cfg.output) / "cells" / _slug(backbone.label) / task.name / f"seed{seed}"
                 settings = dict(task.protocols[cfg.tier])
-                native = sizes.setdefault(backbone.weights, native_size(backbone.weights)) \
-                    if task.pipeline == "probe" and cfg.tier != "smoke" else None
-                if native is not None:
-                    settings["img_size"] = native
+                if task.pipeline == "probe" and native.get(backbone.label) is not None:
+                    settings["img_size"] = native[backbone.label]
                 if root is not None:
                     settings["data_root"] = root
                 out.append(Cell(backbone, task.name, seed, settings, task.pipeline, cfg.split, task.metrics,

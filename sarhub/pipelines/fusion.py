@@ -143,13 +143,14 @@ def pretrain(cfg: FusionConfig) -> list[dict]:
     the strategy's HCL terms; AdamW + cosine per step. Labels are never read."""
     o = cfg.optim
     with start_run(cfg) as env:
+        def open_train() -> PatchesWithSuperpixels:
+            return PatchesWithSuperpixels(data_splits(cfg.data, cfg)[0], cfg.sp_scale, cfg.sp_sigma, cfg.sp_min_size)
+
         if env.is_main:  # the first process writes the simulator and the super-pixel cache, the others then read them
-            train_set = PatchesWithSuperpixels(data_splits(cfg.data, cfg)[0], cfg.sp_scale, cfg.sp_sigma,
-                                               cfg.sp_min_size)
+            train_set = open_train()
         barrier()
         if not env.is_main:
-            train_set = PatchesWithSuperpixels(data_splits(cfg.data, cfg)[0], cfg.sp_scale, cfg.sp_sigma,
-                                               cfg.sp_min_size)
+            train_set = open_train()
         if env.is_main:
             print(f"{len(train_set)} training patches, strategy {cfg.strategy}")
         channels = input_channels(train_set.patches)
