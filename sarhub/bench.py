@@ -166,6 +166,8 @@ class BenchConfig:
     threads: int | None = option(None, "torch threads per cell (None: the cores / jobs)", bounds=(1, 1024))
     draws: int = option(1000, "bootstrap resamples of an interval", bounds=(10, None))
     dry_run: bool = option(False, "list the cells with an estimated cost and stop")
+    report: bool = option(False, "write the results of the cells already finished in --output and run none; the "
+                                 "others are listed as not run (a partial table while cells still run elsewhere)")
     shared: str | None = option(None, "the shared data folder (default: $SARHUB_SHARED_DATA or ../shared/data)")
     mstar_root: str | None = option(None, "MSTAR SOC (train/, test/ class folders; default: <shared>/mstar_soc)")
     eoc1_root: str | None = option(None, "MSTAR EOC-1 (TRAIN/, TEST_30/; default: <shared>/mstar_eoc_depression)")
@@ -327,19 +329,35 @@ def _slug(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9._+-]+", "_", label)
 
 
+NOT_RUN = "not run"  # the status --report gives a cell that has not finished
+
+
 # --- one cell -------------------------------------------------------------------------------------------------------
+
+def _base_row(cell: Cell) -> dict[str, Any]:
+    return {"backbone": cell.backbone.label, "weights": cell.backbone.weights or "scratch", "task": cell.task,
+            "seed": cell.seed, "split": cell.split, "fingerprint": cell.fingerprint}
+
+
+def finished_row(cell: Cell) -> dict[str, Any] | None:
+    """The row of a cell that finished with these settings, or None."""
+    done = Path(cell.folder) / "cell.json"
+    if done.is_file():
+        row = json.loads(done.read_text())
+        if row.get("status") == "ok" and row.get("fingerprint") == cell.fingerprint:
+            return row
+    return None
+
 
 def run_cell(cell: Cell) -> dict[str, Any]:
     """Run (or read back) one cell; returns its row. A failure the user can fix is recorded as the row's error."""
     folder = Path(cell.folder)
     done = folder / "cell.json"
-    if done.is_file():
-        row = json.loads(done.read_text())
-        if row.get("status") == "ok" and row.get("fingerprint") == cell.fingerprint:
-            return row
+    finished = finished_row(cell)
+    if finished is not None:
+        return finished
     torch.set_num_threads(cell.threads)
-    base = {"backbone": cell.backbone.label, "weights": cell.backbone.weights or "scratch", "task": cell.task,
-            "seed": cell.seed, "split": cell.split, "fingerprint": cell.fingerprint}
+    base = _base_row(cell)
     start = time.perf_counter()
     try:
         metrics, extra = RUNNERS[cell.pipeline](cell, folder)
@@ -461,7 +479,10 @@ def run(cfg: BenchConfig) -> list[dict]:
     if cfg.dry_run:
         print(dry_run(cfg, cells))
         return []
-    rows = run_cells(cells, cfg.jobs)
+    if cfg.report:
+        rows = [finished_row(c) or {**_base_row(c), "status": NOT_RUN} for c in cells]
+    else:
+        rows = run_cells(cells, cfg.jobs)
     out = Path(cfg.output)
     write_csv(out / "results.csv", rows)
     comparisons = compare(cfg, cells, rows)
@@ -580,10 +601,14 @@ def markdown(cfg: BenchConfig, rows: list[dict], comparisons: list[dict]) -> str
         for label in labels:
             lines.append(f"| {label} | " + " | ".join(_cell_text(values(rows, label, task.name, m))
                                                       for m in task.metrics) + " |")
-    failed = [r for r in rows if r["status"] != "ok"]
+    failed = [r for r in rows if r["status"] not in ("ok", NOT_RUN)]
     if failed:
         lines += ["", "## Cells that failed", ""] + [f"- {r['backbone']} / {r['task']} / seed {r['seed']}: "
                                                     f"{r['status']}" for r in failed]
+    missing = [r for r in rows if r["status"] == NOT_RUN]
+    if missing:
+        lines += ["", "## Cells not run yet", "", ", ".join(f"{r['backbone']} / {r['task']} / seed {r['seed']}"
+                                                            for r in missing)]
     wall = sum(float(r.get("wall_s") or 0) for r in rows)
     lines += ["", f"{len(rows)} cells, {wall / 60:.1f} min of wall time in this run's cells (read-back cells count "
                   "their own)."]

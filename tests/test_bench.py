@@ -64,6 +64,19 @@ def test_a_killed_suite_rerun_trains_only_the_missing_cells(smoke, tmp_path, mon
     assert [{k: r[k] for k in same} for r in rows_of(out)] == [{k: r[k] for k in same} for r in rows_of(smoke)]
 
 
+def test_report_writes_the_finished_cells_and_runs_none(smoke, tmp_path, monkeypatch):
+    out = Path(shutil.copytree(smoke, tmp_path / "bench"))
+    (out / "cells" / "TSX-SLC" / "fewshot" / "seed1" / "cell.json").unlink()
+    for name in bench.RUNNERS:
+        monkeypatch.setitem(bench.RUNNERS, name, lambda cell, folder: pytest.fail("--report trained a cell"))
+    rows = bench.run(parse_config(bench.BenchConfig, ["--output", str(out), "--report", "--backbones", "scratch",
+                                                      "TSX-SLC=resnet18-tsxslc", "--threads", "1"]))
+    assert [(r["backbone"], r["task"], r["seed"]) for r in rows if r["status"] != "ok"] == [("TSX-SLC", "fewshot", 1)]
+    text = (out / "results.md").read_text()
+    assert "## Cells not run yet" in text and "TSX-SLC / fewshot / seed 1" in text and "Cells that failed" not in text
+    assert "| fewshot (acc_1shot) | TSX-SLC |" in text and "1 seeds |" in text  # the pair finished in both
+
+
 def test_a_failing_cell_keeps_its_error_and_the_others_finish(cache, tmp_path):
     out = tmp_path / "bench"
     rows = bench.run(parse_config(bench.BenchConfig, [
