@@ -621,8 +621,12 @@ def plot(cfg: BenchConfig, rows: list[dict], path: Path) -> None:
 
     tasks = cfg.selected
     labels = list(dict.fromkeys(r["backbone"] for r in rows))
-    fig, axes = plt.subplots(1, len(tasks), figsize=(2.2 + 1.2 * len(labels) * len(tasks), 3.2), squeeze=False)
-    for ax, task in zip(axes[0], tasks):
+    cols = min(3, len(tasks))  # a grid, so that a full suite stays readable
+    rows_ = math.ceil(len(tasks) / cols)
+    fig, axes = plt.subplots(rows_, cols, figsize=(cols * (1.2 + 0.45 * len(labels)), 3.2 * rows_), squeeze=False)
+    for ax in axes.flat[len(tasks):]:
+        ax.axis("off")
+    for ax, task in zip(axes.flat, tasks):
         metric = task.metrics[0]
         for i, label in enumerate(labels):
             vals = list(values(rows, label, task.name, metric).values())
