@@ -622,8 +622,9 @@ def plot(cfg: BenchConfig, rows: list[dict], path: Path) -> None:
     tasks = cfg.selected
     labels = list(dict.fromkeys(r["backbone"] for r in rows))
     cols = min(3, len(tasks))  # a grid, so that a full suite stays readable
-    rows_ = math.ceil(len(tasks) / cols)
-    fig, axes = plt.subplots(rows_, cols, figsize=(cols * (1.2 + 0.45 * len(labels)), 3.2 * rows_), squeeze=False)
+    grid_rows = math.ceil(len(tasks) / cols)
+    fig, axes = plt.subplots(grid_rows, cols, figsize=(cols * (1.2 + 0.45 * len(labels)), 3.2 * grid_rows),
+                             squeeze=False)
     for ax in axes.flat[len(tasks):]:
         ax.axis("off")
     for ax, task in zip(axes.flat, tasks):

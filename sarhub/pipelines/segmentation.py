@@ -330,8 +330,8 @@ def test(test_cfg: SegmentationTestConfig) -> dict:
     model.load_state_dict(state["model"])
     model.to(env.device)
     input_size = (run.input_size or None) if isinstance(test_set, CocoMasks) else None
-    names, mats = image_confusions(model, sharded_loader(test_set, run.optim.eval_batch_size, env, collate_fn=collate_lists), num_classes,
-                                   input_size)
+    loader = sharded_loader(test_set, run.optim.eval_batch_size, env, collate_fn=collate_lists)
+    names, mats = image_confusions(model, loader, num_classes, input_size)
     results: dict = {"images": names, "confusions": mats, "target": target}
     if env.is_main:
         ckpt = Path(test_cfg.checkpoint)
