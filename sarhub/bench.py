@@ -136,9 +136,10 @@ DEFAULT_TASKS = {"smoke": ("mstar-30", "fewshot"),
                            "ssdd-seg")}
 DATA = {"mstar": "mstar_soc", "eoc1": "mstar_eoc_depression", "oss": "opensarship", "tsx": "tsx_slc",
         "ssdd": "ssdd"}
-# Seconds one cell takes on this project's 2-core CPU (cpu tier, ResNet-18, measured), for --dry-run estimates.
-CPU_SECONDS = {"mstar-10": 150, "mstar-30": 240, "mstar-100": 420, "eoc1": 200, "oss": 60, "fewshot": 60,
-               "tsx-probe": 20, "ssdd-det": 1500, "ssdd-seg": 600}
+# Wall seconds of one cell on one thread of this project's 2-core CPU, two cells side by side (cpu tier, ResNet-18,
+# medians of the issue-25 runs), for --dry-run estimates.
+CPU_SECONDS = {"mstar-10": 142, "mstar-30": 179, "mstar-100": 474, "eoc1": 175, "oss": 120, "fewshot": 73,
+               "tsx-probe": 57, "ssdd-det": 1200, "ssdd-seg": 330}
 _SMOKE_SECONDS = 10
 
 
@@ -464,13 +465,16 @@ def run_cells(cells: list[Cell], jobs: int) -> list[dict]:
 
 
 def dry_run(cfg: BenchConfig, cells: list[Cell]) -> str:
-    """The cells as a table with an estimated cost on this project's 2-core CPU."""
+    """The cells as a table with their state and an estimated cost, so a resumed run says what is left."""
     seconds = {c.task: (_SMOKE_SECONDS if cfg.tier == "smoke" else CPU_SECONDS.get(c.task, math.nan)) for c in cells}
-    lines = ["| backbone | task | seed | folder | estimated s (2 CPU cores) |", "|---|---|---|---|---|"]
-    lines += [f"| {c.backbone.label} | {c.task} | {c.seed} | {c.folder} | {seconds[c.task]:.0f} |" for c in cells]
-    total = sum(seconds[c.task] for c in cells) / 3600
+    todo = [c for c in cells if finished_row(c) is None]
+    lines = ["| backbone | task | seed | folder | state | estimated s (1 thread) |", "|---|---|---|---|---|---|"]
+    lines += [f"| {c.backbone.label} | {c.task} | {c.seed} | {c.folder} | {'to run' if c in todo else 'finished'} "
+              f"| {seconds[c.task]:.0f} |" for c in cells]
+    hours = sum(seconds[c.task] for c in todo) / 3600
     note = " (the paper tier is sized for GPUs: CPU estimates do not apply)" if cfg.tier == "paper" else ""
-    return "\n".join(lines) + f"\n\n{len(cells)} cells, about {total:.1f} CPU hours on 2 cores{note}"
+    return ("\n".join(lines) + f"\n\n{len(cells)} cells, {len(cells) - len(todo)} finished, {len(todo)} to run: "
+            f"about {hours:.1f} CPU hours, {hours / cfg.jobs:.1f} h with --jobs {cfg.jobs}{note}")
 
 
 def run(cfg: BenchConfig) -> list[dict]:

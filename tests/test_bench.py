@@ -93,6 +93,16 @@ def test_dry_run_lists_the_cells_with_a_cost(capsys, tmp_path):
     assert text.count("| scratch |") == 4 and "8 cells" in text and not (tmp_path / "b").exists()
 
 
+def test_dry_run_of_a_resumed_output_counts_only_the_cells_left(smoke, tmp_path, capsys):
+    out = Path(shutil.copytree(smoke, tmp_path / "bench"))
+    (out / "cells" / "TSX-SLC" / "fewshot" / "seed1" / "cell.json").unlink()
+    bench.main(["--dry-run", "--output", str(out), "--backbones", "scratch", "TSX-SLC=resnet18-tsxslc"])
+    text = capsys.readouterr().out
+    row = next(line for line in text.splitlines() if line.startswith("| TSX-SLC | fewshot | 1 |"))
+    assert "| to run |" in row
+    assert text.count("| finished |") == 7 and "8 cells, 7 finished, 1 to run" in text
+
+
 def test_the_validation_split_never_reads_a_test_file(cache, tmp_path):
     for test_folder in cache.rglob("test"):  # the simulated MSTAR set without its test chips
         if test_folder.is_dir():
