@@ -46,7 +46,7 @@ from sarhub.cli import config_from, parse_config, run_main
 from sarhub.config import option
 from sarhub.data.shared import shared_data_root
 from sarhub.errors import ConfigError, SarHubError
-from sarhub.hub import entry
+from sarhub.hub import entry, input_contract
 from sarhub.metrics.bootstrap import bootstrap_mean_ci, detection_difference, mean_sd, segmentation_difference
 from sarhub.paper import TABLE6, TABLE7
 from sarhub.pipelines import detection, probe, segmentation, targets
@@ -249,7 +249,8 @@ class Backbone:
 
 def native_size(weights: str | None) -> int | None:
     """The input side a backbone was pre-trained at: its Model-Hub contract's, its run checkpoint's saved
-    `img_size`, its safetensors metadata's `img_size`; None when unknown (scratch, timm tags, other files)."""
+    `img_size`, its safetensors file's input contract or `img_size` metadata; None when unknown (scratch, timm tags,
+    other files)."""
     if not weights:
         return None
     hub = entry(weights)
@@ -259,7 +260,10 @@ def native_size(weights: str | None) -> int | None:
     if not path.is_file():
         return None  # a missing file fails its cells, with the reason
     if path.suffix == ".safetensors":
-        with safe_open(str(path), "pt") as f:
+        contract = input_contract(path)  # a Model-Hub export, a BYOL backbone
+        if contract is not None:
+            return contract.img_size
+        with safe_open(str(path), "pt") as f:  # a MIM encoder: its side as plain metadata
             size = (f.metadata() or {}).get("img_size")
         return int(size) if size else None
     try:

@@ -138,13 +138,18 @@ def test_frozen_probes_feed_each_backbone_at_its_pre_training_side(tmp_path):
     from safetensors.torch import save_file
 
     from sarhub.checkpoints import save_checkpoint
+    from sarhub.hub import InputContract, save_backbone
+    from sarhub.preprocess import InputOptions
 
     run = tmp_path / "run.pth"
     save_checkpoint({"model": {"w": torch.zeros(1)}, "args": {"img_size": 128}}, run)
-    tensors = tmp_path / "b.safetensors"
+    tensors, exported = tmp_path / "b.safetensors", tmp_path / "byol.safetensors"
     save_file({"w": torch.zeros(1)}, str(tensors), metadata={"img_size": "96"})
+    contract = InputContract(in_chans=1, options=InputOptions(img_size=112, per_image_norm=True))
+    save_backbone({"w": torch.zeros(1)}, exported, {"name": "byol", "input": contract.as_dict()})
     assert bench.native_size("resnet18-tsxslc") == 64 and bench.native_size(str(run)) == 128
-    assert bench.native_size(str(tensors)) == 96 and bench.native_size(None) is None
+    assert bench.native_size(str(tensors)) == 96 and bench.native_size(str(exported)) == 112
+    assert bench.native_size(None) is None
     mstar, tsx = tmp_path / "mstar", tmp_path / "tsx"
     mstar.mkdir(), tsx.mkdir()
     cfg = parse_config(bench.BenchConfig, ["--tier", "cpu", "--backbones", "scratch", f"R={run}",
