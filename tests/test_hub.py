@@ -179,13 +179,14 @@ def test_committed_resnet18_tsxslc_loads_by_name_with_its_contract():
     assert model(torch.zeros(2, 1, 64, 64)).shape == (2, 10)
 
 
-def test_the_shipped_tsx_slc_128_backbone_loads_with_its_contract():
-    """The issue-25 winner ships in half precision with a sha256 the loader checks and the contract it was trained
+@pytest.mark.parametrize("name", ["resnet18-tsxslc128", "resnet18-sarpool-tsxslc128"])
+def test_the_shipped_tsx_slc_128_backbones_load_with_their_contract(name):
+    """Issue 25's backbones ship in half precision with a sha256 the loader checks and the contract they were trained
     with (128 px, Reinhard–Devlin t = 4 on amplitude / 65535, per-image standardisation)."""
-    e = hub.entry("resnet18-tsxslc128")
+    e = hub.entry(name)
     if not (REPO / "weights" / "files" / e["file"]).is_file():
-        pytest.skip("weights/files/resnet18-tsxslc128.safetensors not in this checkout")
-    model = create_model("resnet18", weights="resnet18-tsxslc128", num_classes=0).eval()
+        pytest.skip(f"weights/files/{e['file']} not in this checkout")
+    model = create_model("resnet18", weights=name, num_classes=0).eval()
     contract = model.input_contract
     assert (contract.img_size, contract.drae.method, contract.drae.test_value, contract.options.per_image_norm,
             contract.amplitude_scale) == (128, "rd", 4.0, True, 65535.0)
