@@ -471,13 +471,13 @@ def run_cells(cells: list[Cell], jobs: int) -> list[dict]:
 def dry_run(cfg: BenchConfig, cells: list[Cell]) -> str:
     """The cells as a table with their state and an estimated cost, so a resumed run says what is left."""
     seconds = {c.task: (_SMOKE_SECONDS if cfg.tier == "smoke" else CPU_SECONDS.get(c.task, math.nan)) for c in cells}
-    todo = [c for c in cells if finished_row(c) is None]
+    left = [finished_row(c) is None for c in cells]
     lines = ["| backbone | task | seed | folder | state | estimated s (1 thread) |", "|---|---|---|---|---|---|"]
-    lines += [f"| {c.backbone.label} | {c.task} | {c.seed} | {c.folder} | {'to run' if c in todo else 'finished'} "
-              f"| {seconds[c.task]:.0f} |" for c in cells]
-    hours = sum(seconds[c.task] for c in todo) / 3600
+    lines += [f"| {c.backbone.label} | {c.task} | {c.seed} | {c.folder} | {'to run' if todo else 'finished'} "
+              f"| {seconds[c.task]:.0f} |" for c, todo in zip(cells, left)]
+    hours = sum(seconds[c.task] for c, todo in zip(cells, left) if todo) / 3600
     note = " (the paper tier is sized for GPUs: CPU estimates do not apply)" if cfg.tier == "paper" else ""
-    return ("\n".join(lines) + f"\n\n{len(cells)} cells, {len(cells) - len(todo)} finished, {len(todo)} to run: "
+    return ("\n".join(lines) + f"\n\n{len(cells)} cells, {len(cells) - sum(left)} finished, {sum(left)} to run: "
             f"about {hours:.1f} CPU hours, {hours / cfg.jobs:.1f} h with --jobs {cfg.jobs}{note}")
 
 
